@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+let lastTime = 0;
+let lastRandom: Uint8Array = new Uint8Array(10);
+
+/** A ULID (26 Crockford base32 chars): time-ordered, so ids sort by creation and serve as keyset cursors. */
+export function ulid(now = Date.now()): string {
+  let rnd: Uint8Array;
+  if (now === lastTime) {
+    rnd = incremented(lastRandom);
+  } else {
+    rnd = new Uint8Array(randomBytes(10));
+    lastTime = now;
+  }
+  lastRandom = rnd;
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return time + encodeRandom(rnd);
+}
+
+function incremented(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] < 255) {
+      out[i]++;
+      return out;
+    }
+    out[i] = 0;
+  }
+  return new Uint8Array(randomBytes(10));
+}
+
+function encodeRandom(bytes: Uint8Array): string {
+  // 80 bits -> 16 base32 chars
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = CROCKFORD[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}
+
+export type IdPrefix = 'msg' | 'sub' | 'key' | 'dlq';
+
+/** A new opaque id such as `msg_01JD…`: no dots and no colons (BullMQ job ids forbid `:`). */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${ulid()}`;
+}
+
+/** Deterministic delivery id for (message, subscription), so a resumed fan-out never duplicates a delivery. */
+export function deliveryIdFor(messageId: string, subscriptionId: string): string {
+  return `dlv_${stripPrefix(messageId)}${stripPrefix(subscriptionId)}`;
+}
+
+function stripPrefix(id: string): string {
+  const i = id.indexOf('_');
+  return i >= 0 ? id.slice(i + 1) : id;
+}
+
+/** Loose shape check used to answer 404 rather than 400 for ids of any form. */
+export function looksLikeId(value: string, prefix: IdPrefix | 'dlv'): boolean {
+  return value.startsWith(`${prefix}_`) && /^[A-Za-z0-9_]{4,80}$/.test(value);
+}

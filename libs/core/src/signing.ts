@@ -1,0 +1,44 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const SECRET_PREFIX = 'whsec_';
+
+/** A new Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
+export function generateSigningSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+function secretKey(secret: string): Buffer {
+  const raw = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  return Buffer.from(raw, 'base64');
+}
+
+/** `v1,<base64 HMAC-SHA256(id.timestamp.body)>` as Standard Webhooks defines it. */
+export function signPayload(secret: string, id: string, timestampSeconds: number, body: string): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** The `webhook-signature` header value: one signature per active secret, space separated. */
+export function signatureHeader(secrets: readonly string[], id: string, timestampSeconds: number, body: string): string {
+  return secrets.map((s) => signPayload(s, id, timestampSeconds, body)).join(' ');
+}
+
+/** Checks a `webhook-signature` header against one secret (used by Herald's own tests and tools). */
+export function verifySignature(
+  secret: string,
+  header: string,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): boolean {
+  const expected = Buffer.from(signPayload(secret, id, timestampSeconds, body));
+  return header.split(' ').some((candidate) => {
+    const got = Buffer.from(candidate);
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  });
+}
+
+/** A URL-safe random token (confirmation and unsubscribe links, API keys). */
+export function randomToken(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}
