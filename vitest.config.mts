@@ -14,6 +14,7 @@ export default defineConfig({
       '@herald/queue': lib('queue'),
       '@herald/channels': lib('channels'),
       '@herald/config': lib('config'),
+      '@herald/runtime': lib('runtime'),
       '@herald/worker': fileURLToPath(new URL('./apps/worker/src/index.ts', import.meta.url)),
     },
   },

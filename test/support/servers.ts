@@ -51,7 +51,18 @@ export async function startRedis(): Promise<RunningServer> {
   const port = await freePort();
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitForOutput(child, /Ready to accept connections/, 'redis-server');
@@ -98,7 +109,17 @@ export async function startPostgres(): Promise<RunningServer> {
     chownSync(dir, Number(pw.stdout.toString()), Number(gid.stdout.toString()));
     chownSync(dataDir, Number(pw.stdout.toString()), Number(gid.stdout.toString()));
   }
-  const init = asUser([join(bin, 'initdb'), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const init = asUser([
+    join(bin, 'initdb'),
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const r = spawnSync(init[0], init.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
   const port = await freePort();

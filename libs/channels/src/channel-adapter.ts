@@ -38,6 +38,11 @@ export interface ChannelAdapter {
   checkEndpoint(endpoint: string): EndpointCheck;
   /** Whether the channel can send at all in this configuration (SMS needs Twilio), with the reason. */
   availability(): { available: true } | { available: false; reason: string };
+  /**
+   * A throttle the channel's provider imposes (e.g. messages per second per SMS sender). The worker
+   * waits for a token before `send`, without spending an attempt. Null when there is none.
+   */
+  senderThrottle?(request: DeliveryRequest): { key: string; perSecond: number } | null;
   send(request: DeliveryRequest): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }

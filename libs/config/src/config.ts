@@ -59,6 +59,11 @@ export interface HeraldConfig {
     connectionsPerOrigin: number;
   };
   concurrency: { fanout: number; webhook: number; email: number; sms: number; function: number };
+  worker: {
+    /** A job whose worker died runs again after its lock expires (and the next stalled check). */
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+  };
   smtp: SmtpConfig;
   twilio: TwilioConfig | null;
   lambda: LambdaConfig;
@@ -105,8 +110,11 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   const port = int('PORT', 3000, 0, 65535);
   const host = str('HOST') ?? '127.0.0.1';
   const dataDir = resolve(str('HERALD_DATA_DIR') ?? './.data');
-  const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
-  const publicBaseUrl = (url('PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://${publicHost}:${port}`).replace(/\/+$/, '');
+  const publicHost =
+    host === '0.0.0.0' || host === '::' ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
+  const publicBaseUrl = (
+    url('PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://${publicHost}:${port}`
+  ).replace(/\/+$/, '');
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const databaseUrl = str('DATABASE_URL') ?? resolve(dataDir, 'catalog');
 
@@ -130,13 +138,22 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     const [addr, bits] = cidr.split('/');
     const family = isIP(addr ?? '');
     const prefix = Number(bits);
-    if (!family || bits === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-      problems.push(`OUTBOUND_ALLOW_CIDRS entry "${cidr}" is not a CIDR range such as 10.0.0.0/8 or fd00::/8`);
+    if (
+      !family ||
+      bits === undefined ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > (family === 4 ? 32 : 128)
+    ) {
+      problems.push(
+        `OUTBOUND_ALLOW_CIDRS entry "${cidr}" is not a CIDR range such as 10.0.0.0/8 or fd00::/8`,
+      );
     }
   }
 
   const adminApiKey = str('ADMIN_API_KEY');
-  if (adminApiKey !== null && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters');
+  if (adminApiKey !== null && adminApiKey.length < 16)
+    problems.push('ADMIN_API_KEY must be at least 16 characters');
 
   const accountSid = str('TWILIO_ACCOUNT_SID');
   const authToken = str('TWILIO_AUTH_TOKEN');
@@ -144,7 +161,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   const messagingServiceSid = str('TWILIO_MESSAGING_SERVICE_SID');
   let twilio: TwilioConfig | null = null;
   if (accountSid || authToken) {
-    if (!accountSid || !authToken) problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
+    if (!accountSid || !authToken)
+      problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
     if (!twilioFrom && !messagingServiceSid) {
       problems.push('Twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID');
     }
@@ -184,6 +202,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
       email: int('EMAIL_CONCURRENCY', 10, 1, 500),
       sms: int('SMS_CONCURRENCY', 10, 1, 500),
       function: int('FUNCTION_CONCURRENCY', 50, 1, 2000),
+    },
+    worker: {
+      lockDurationMs: int('WORKER_LOCK_DURATION_MS', 30_000, 1_000, 600_000),
+      stalledIntervalMs: int('WORKER_STALLED_INTERVAL_MS', 30_000, 1_000, 600_000),
     },
     smtp: {
       url: url('SMTP_URL', ['smtp:', 'smtps:']),

@@ -5,3 +5,5 @@ export * from './outcome';
 export * from './backoff';
 export * from './delivery-policy';
 export * from './envelope';
+export * from './attributes';
+export * from './filter-policy';

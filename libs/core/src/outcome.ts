@@ -36,9 +36,14 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * HTTP answer → outcome (webhook and function over HTTP): 2xx delivered; 408/425/429/5xx retried;
  * 410 dead letter and subscription disabled; 3xx (redirects are not followed) and other 4xx dead letter.
  */
-export function classifyHttpStatus(statusCode: number, retryAfter?: string | string[] | null, now = Date.now()): DeliveryOutcome {
+export function classifyHttpStatus(
+  statusCode: number,
+  retryAfter?: string | string[] | null,
+  now = Date.now(),
+): DeliveryOutcome {
   if (statusCode >= 200 && statusCode < 300) return delivered(statusCode);
-  if (statusCode === 410) return failed('receiver answered 410 Gone; subscription disabled', statusCode, 'disable');
+  if (statusCode === 410)
+    return failed('receiver answered 410 Gone; subscription disabled', statusCode, 'disable');
   if (RETRYABLE_4XX.has(statusCode) || statusCode >= 500) {
     return retry(`receiver answered ${statusCode}`, statusCode, parseRetryAfter(retryAfter, now));
   }
@@ -49,7 +54,10 @@ export function classifyHttpStatus(statusCode: number, retryAfter?: string | str
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date → milliseconds from now; undefined when absent or invalid. */
-export function parseRetryAfter(value: string | string[] | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | null | undefined,
+  now = Date.now(),
+): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
   if (raw === undefined || raw === null) return undefined;
   const trimmed = raw.trim();
@@ -68,7 +76,8 @@ export function classifyNetworkError(err: unknown): DeliveryOutcome {
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    const text = typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+    const text =
+      typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
     return text.slice(0, 500);
   }
   return String(err).slice(0, 500);

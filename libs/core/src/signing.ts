@@ -14,12 +14,19 @@ function secretKey(secret: string): Buffer {
 
 /** `v1,<base64 HMAC-SHA256(id.timestamp.body)>` as Standard Webhooks defines it. */
 export function signPayload(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  const mac = createHmac('sha256', secretKey(secret))
+    .update(`${id}.${timestampSeconds}.${body}`)
+    .digest('base64');
   return `v1,${mac}`;
 }
 
 /** The `webhook-signature` header value: one signature per active secret, space separated. */
-export function signatureHeader(secrets: readonly string[], id: string, timestampSeconds: number, body: string): string {
+export function signatureHeader(
+  secrets: readonly string[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): string {
   return secrets.map((s) => signPayload(s, id, timestampSeconds, body)).join(' ');
 }
 

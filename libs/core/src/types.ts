@@ -54,6 +54,8 @@ export interface Subscription {
   /** The secret before the last rotation, still used beside `secret` until `previousSecretExpiresAt`. */
   previousSecret: string | null;
   previousSecretExpiresAt: Date | null;
+  /** Random token in the subscription's unsubscribe link (no auth). */
+  unsubscribeToken: string;
   createdAt: Date;
   updatedAt: Date;
   confirmedAt: Date | null;

@@ -1,0 +1,43 @@
+import type { HeraldConfig } from '@herald/config';
+import { InfraModule } from '@herald/runtime';
+import { DeliveryModule, WorkerModule } from '@herald/worker';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyService } from './auth/api-key.service';
+import { ApiKeysController } from './auth/api-keys.controller';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeliveriesController } from './deliveries/deliveries.controller';
+import { HealthController } from './health/health.controller';
+import { MessagesController } from './messages/messages.controller';
+import { ProvidersController } from './providers/providers.controller';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { TopicsController } from './topics/topics.controller';
+
+@Module({})
+export class AppModule {
+  /** The HTTP API; with the worker role the workers run in the same process. */
+  static forRoot(config: HeraldConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InfraModule.forRoot(config, logger),
+        DeliveryModule,
+        ...(config.roles.has('worker') ? [WorkerModule] : []),
+      ],
+      controllers: [
+        ApiKeysController,
+        TopicsController,
+        SubscriptionsController,
+        MessagesController,
+        DeliveriesController,
+        DeadLettersController,
+        ProvidersController,
+        HealthController,
+      ],
+      providers: [ApiKeyService, SubscriptionsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+    };
+  }
+}

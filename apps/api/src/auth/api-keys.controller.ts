@@ -1,0 +1,96 @@
+import { Catalog } from '@herald/catalog';
+import { SCOPES, type Scope } from '@herald/core';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
+import { page, PageQuery } from '../common.dto';
+import { notFound } from '../problem/problem';
+import { RequireScope } from './auth.decorators';
+import { ApiKeyService } from './api-key.service';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ enum: SCOPES, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(SCOPES, {
+    each: true,
+    message: `each scope must be one of ${SCOPES.join(', ')}`,
+  })
+  scopes!: Scope[];
+
+  @ApiPropertyOptional({ type: [String], description: 'limit the key to these topics' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @Matches(/^[A-Za-z0-9_-]{1,256}$/, { each: true, message: 'each topic must be a topic name' })
+  topics?: string[];
+}
+
+const KEY_ID = /^key_[0-9A-Z]{26}$/;
+
+@ApiTags('api keys')
+@ApiBearerAuth()
+@Controller('v1/api-keys')
+export class ApiKeysController {
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly catalog: Catalog,
+  ) {}
+
+  @Post()
+  @RequireScope('admin')
+  async create(@Body() dto: CreateApiKeyDto) {
+    const created = await this.keys.create({
+      name: dto.name,
+      scopes: [...new Set(dto.scopes)],
+      topics: dto.topics ?? null,
+    });
+    return {
+      id: created.id,
+      name: created.name,
+      scopes: created.scopes,
+      topics: created.topics,
+      createdAt: created.createdAt,
+      key: created.key,
+    };
+  }
+
+  @Get()
+  @RequireScope('admin')
+  async list(@Query() q: PageQuery) {
+    const result = await this.catalog.apiKeys.list(page(q));
+    return {
+      items: result.items.map((k) => ({
+        id: k.id,
+        name: k.name,
+        scopes: k.scopes,
+        topics: k.topics,
+        createdAt: k.createdAt,
+      })),
+      nextCursor: result.nextCursor,
+    };
+  }
+
+  @Delete(':id')
+  @RequireScope('admin')
+  @HttpCode(204)
+  async remove(@Param('id') id: string) {
+    if (!KEY_ID.test(id) || !(await this.catalog.apiKeys.delete(id))) throw notFound(`API key "${id}"`);
+  }
+}

@@ -1,0 +1,131 @@
+import { ConfigError, loadConfig, type HeraldConfig } from '@herald/config';
+import { randomToken } from '@herald/core';
+import { createLogger, PinoNestLogger } from '@herald/runtime';
+import { startWorkerApp } from '@herald/worker';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { ensureRedis, RedisUnavailableError } from './local-redis';
+import { problem } from './problem/problem';
+import { ProblemFilter } from './problem/problem.filter';
+import { createValidationPipe } from './problem/validation';
+
+/** Routes that take form posts (Twilio callbacks, RFC 8058 one-click unsubscribe). */
+const FORM_ROUTES = ['/v1/providers/twilio/', '/v1/subscriptions/unsubscribe'];
+
+/** Builds the HTTP application (not listening yet), with the workers inside when the role says so. */
+export async function createApiApp(config: HeraldConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.maxBodyBytes,
+    logger: false,
+    trustProxy: true,
+    // A path that does not even decode names nothing that exists: 404, as for any unknown id.
+    frameworkErrors: (err: { code?: string; message: string }, _req: FastifyRequest, reply: FastifyReply) => {
+      const body =
+        err.code === 'FST_ERR_BAD_URL' ? problem(404, 'No such resource.') : problem(400, err.message);
+      void reply
+        .status(body.status)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .send(JSON.stringify(body));
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (req, reply) => {
+    const type = req.headers['content-type'];
+    if (!type || req.method === 'GET' || req.method === 'HEAD') return;
+    const isJson = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type);
+    const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
+    if (isJson || (isForm && FORM_ROUTES.some((p) => req.url.startsWith(p)))) return;
+    const body = problem(415, 'Send the body as application/json.');
+    await reply
+      .status(415)
+      .header('content-type', 'application/problem+json; charset=utf-8')
+      .send(JSON.stringify(body));
+  });
+  app.useGlobalFilters(new ProblemFilter(logger, config.maxBodyBytes));
+  app.useGlobalPipes(createValidationPipe());
+  const doc = new DocumentBuilder()
+    .setTitle('Herald')
+    .setDescription(
+      'Self-hosted pub/sub notification fan-out: topics, subscriptions, publish, deliveries, dead letters.',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+    jsonDocumentUrl: 'docs/openapi.json',
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  return app;
+}
+
+/** The bootstrap admin key: ADMIN_API_KEY, else one generated once and kept in <data>/admin-api-key. */
+export function ensureAdminKey(config: HeraldConfig): { config: HeraldConfig; generated: string | null } {
+  if (config.adminApiKey) return { config, generated: null };
+  const file = join(config.dataDir, 'admin-api-key');
+  if (existsSync(file))
+    return { config: { ...config, adminApiKey: readFileSync(file, 'utf8').trim() }, generated: null };
+  const key = `hk_${randomToken(32)}`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { config: { ...config, adminApiKey: key }, generated: key };
+}
+
+/** `npm start`: API and workers (per HERALD_ROLES), with a local Redis when needed. */
+export async function runHerald(env = process.env): Promise<INestApplicationContext> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let redisChild: ChildProcess | null = null;
+  try {
+    redisChild = await ensureRedis(config, logger);
+    if (!config.roles.has('api')) return await startWorkerApp(config, logger);
+    const admin = ensureAdminKey(config);
+    config = admin.config;
+    const app = await createApiApp(config, logger);
+    await app.listen({ port: config.port, host: config.host });
+    if (admin.generated) {
+      // Printed once, to the terminal only (never to the logs): the operator needs it to start.
+      process.stdout.write(
+        `\nHerald generated an admin API key (kept in ${join(config.dataDir, 'admin-api-key')}):\n\n  ${admin.generated}\n\nSet ADMIN_API_KEY to use your own.\n\n`,
+      );
+    }
+    logger.info(
+      {
+        url: `http://${config.host}:${config.port}`,
+        roles: [...config.roles],
+        docs: `${config.publicBaseUrl}/docs`,
+      },
+      'herald is running',
+    );
+    if (redisChild) {
+      const child = redisChild;
+      process.once('exit', () => child.kill('SIGTERM'));
+    }
+    return app;
+  } catch (err) {
+    const message = err instanceof RedisUnavailableError || err instanceof Error ? err.message : String(err);
+    logger.fatal({ err: message }, 'herald could not start');
+    redisChild?.kill('SIGTERM');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { runHerald } from './bootstrap';
+
+void runHerald();

@@ -1,0 +1,149 @@
+import { Catalog } from '@herald/catalog';
+import { DELIVERY_STATUSES, type DeliveryStatus, type Subscription } from '@herald/core';
+import { MessageStore, Publisher } from '@herald/queue';
+import { FanoutService } from '@herald/worker';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { RequireScope } from '../auth/auth.decorators';
+import { page, PageQuery } from '../common.dto';
+import { badRequest, notFound, problem, validationFailed } from '../problem/problem';
+import { TOPIC_NAME } from '../topics/topic.dto';
+import { BatchPublishDto, PublishDto } from './message.dto';
+import { parsePublish } from './message-input';
+
+export class DeliveryListQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES, {
+    message: `must be one of ${DELIVERY_STATUSES.join(', ')}`,
+  })
+  status?: DeliveryStatus;
+}
+
+const MSG_ID = /^msg_[0-9A-Z]{26}$/;
+const TOPIC_CACHE_MS = 5000;
+
+@ApiTags('messages')
+@ApiBearerAuth()
+@Controller('v1')
+export class MessagesController {
+  /** Topic existence, cached briefly: a publish should not cost a catalog read. */
+  private readonly knownTopics = new Map<string, number>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly publisher: Publisher,
+    private readonly store: MessageStore,
+    private readonly fanout: FanoutService,
+  ) {}
+
+  private async requireTopic(name: string): Promise<void> {
+    const until = this.knownTopics.get(name);
+    if (until && until > Date.now()) return;
+    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
+    if (this.knownTopics.size > 10_000) this.knownTopics.clear();
+    this.knownTopics.set(name, Date.now() + TOPIC_CACHE_MS);
+  }
+
+  @Post('topics/:name/messages')
+  @RequireScope('publish')
+  @HttpCode(202)
+  @ApiBody({ type: PublishDto })
+  async publish(
+    @Param('name') name: string,
+    @Body() raw: unknown,
+    @Headers('idempotency-key') headerKey?: string,
+  ) {
+    await this.requireTopic(name);
+    const parsed = parsePublish(raw);
+    if (!parsed.ok) throw validationFailed(parsed.errors);
+    if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > 128)) {
+      throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1 to 128 characters' }]);
+    }
+    const bodyKey = parsed.value.idempotencyKey;
+    if (headerKey && bodyKey && headerKey !== bodyKey) {
+      throw badRequest('The Idempotency-Key header and the idempotencyKey field differ.');
+    }
+    return this.publisher.publish(name, parsed.value.input, headerKey ?? bodyKey);
+  }
+
+  @Post('topics/:name/messages/batch')
+  @RequireScope('publish')
+  @HttpCode(200)
+  @ApiBody({ type: BatchPublishDto })
+  async batch(@Param('name') name: string, @Body() raw: unknown) {
+    await this.requireTopic(name);
+    const messages = (raw as { messages?: unknown } | null)?.messages;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Array.isArray(messages)) {
+      throw validationFailed([{ field: 'messages', message: 'must be an array of 1 to 100 messages' }]);
+    }
+    const extra = Object.keys(raw).filter((k) => k !== 'messages');
+    if (extra.length > 0)
+      throw validationFailed(extra.map((field) => ({ field, message: 'is not a known field' })));
+    if (messages.length === 0 || messages.length > 100) {
+      throw validationFailed([{ field: 'messages', message: 'must hold 1 to 100 messages' }]);
+    }
+    const results = [];
+    for (const [i, m] of messages.entries()) {
+      const parsed = parsePublish(m, `messages[${i}].`);
+      if (!parsed.ok) {
+        results.push({ error: problem(400, 'The message has invalid fields.', parsed.errors) });
+        continue;
+      }
+      results.push(await this.publisher.publish(name, parsed.value.input, parsed.value.idempotencyKey));
+    }
+    return { results };
+  }
+
+  @Post('topics/:name/messages/dry-run')
+  @RequireScope('publish')
+  @HttpCode(200)
+  @ApiBody({ type: PublishDto })
+  async dryRun(@Param('name') name: string, @Body() raw: unknown) {
+    await this.requireTopic(name);
+    const parsed = parsePublish(raw);
+    if (!parsed.ok) throw validationFailed(parsed.errors);
+    const matched: string[] = [];
+    const filteredOut: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const subs: Subscription[] = await this.catalog.subscriptions.listActivePage(name, after, 1000);
+      if (subs.length === 0) break;
+      const plan = this.fanout.match(subs, parsed.value.input);
+      matched.push(...plan.matched.map((s) => s.id));
+      filteredOut.push(...plan.filteredOut.map((s) => s.id));
+      after = subs[subs.length - 1].id;
+      if (subs.length < 1000) break;
+    }
+    return { matched, filteredOut };
+  }
+
+  @Get('messages/:id')
+  @RequireScope('read')
+  async get(@Param('id') id: string) {
+    const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
+    if (message) return message;
+    // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
+    const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
+    if (!payload) throw notFound(`Message "${id}"`);
+    return {
+      id: payload.id,
+      topic: payload.topic,
+      subject: payload.subject,
+      attributes: payload.attributes,
+      publishedAt: payload.publishedAt,
+      status: 'accepted',
+      counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0 },
+    };
+  }
+
+  @Get('messages/:id/deliveries')
+  @RequireScope('read')
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
+    if (!MSG_ID.test(id)) throw notFound(`Message "${id}"`);
+    const known = (await this.catalog.messages.get(id)) ?? (await this.store.getPayload(id));
+    if (!known) throw notFound(`Message "${id}"`);
+    return this.catalog.deliveries.listByMessage(id, { status: q.status }, page(q));
+  }
+}

@@ -1,0 +1,80 @@
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { problem, ProblemException, type ProblemBody } from './problem';
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/** Maps Fastify's own request errors (parsing, size, media type) to problem bodies with clear words. */
+export function problemFromFastifyError(err: FastifyLikeError, maxBodyBytes: number): ProblemBody | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(
+        400,
+        err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? 'The JSON body is empty.'
+          : 'The body is not valid JSON.',
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(413, `The request body is larger than the ${maxBodyBytes} bytes allowed.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? problem(415, 'Send the body as application/json.')
+        : problem(400, 'The Content-Length header does not match the body.');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError) return problem(400, 'The body is not valid JSON.');
+  const status = err.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return problem(status, err.message ?? 'The request was not accepted.');
+  }
+  return null;
+}
+
+/** Every error leaves as application/problem+json; anything unexpected is logged and answered 500. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(
+    private readonly log: Logger,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    let body: ProblemBody;
+    let headers: Record<string, string> = {};
+    if (exception instanceof ProblemException) {
+      body = exception.getResponse() as ProblemBody;
+      headers = exception.headers;
+    } else if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const detail =
+        typeof response === 'string'
+          ? response
+          : typeof (response as { message?: unknown }).message === 'string'
+            ? (response as { message: string }).message
+            : exception.message;
+      body = problem(status, status === 404 ? 'No such route.' : detail);
+    } else {
+      const fromFastify = problemFromFastifyError(exception as FastifyLikeError, this.maxBodyBytes);
+      if (fromFastify) {
+        body = fromFastify;
+      } else {
+        this.log.error({ err: exception }, 'unhandled error');
+        body = problem(500, 'Something went wrong on our side; it has been logged.');
+      }
+    }
+    void reply
+      .status(body.status)
+      .headers({ ...headers, 'content-type': 'application/problem+json; charset=utf-8' })
+      .send(JSON.stringify(body));
+  }
+}

@@ -1,0 +1,98 @@
+import { PROTOCOLS, SUBSCRIPTION_STATUSES, type Protocol, type SubscriptionStatus } from '@herald/core';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { DeliveryPolicyDto } from '../topics/topic.dto';
+import { PageQuery } from '../common.dto';
+
+export class CreateSubscriptionDto {
+  @ApiProperty({ enum: PROTOCOLS })
+  @IsIn(PROTOCOLS, { message: `must be one of ${PROTOCOLS.join(', ')}` })
+  protocol!: Protocol;
+
+  @ApiProperty({
+    description: 'https URL, email address, E.164 number, or function URL / Lambda ARN',
+    maxLength: 2048,
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2048)
+  endpoint!: string;
+
+  @ApiPropertyOptional({ type: Object, description: 'AWS SNS filter-policy language' })
+  @IsOptional()
+  @IsObject()
+  filterPolicy?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ enum: ['attributes', 'body'], default: 'attributes' })
+  @IsOptional()
+  @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
+  filterPolicyScope?: 'attributes' | 'body';
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  rawDelivery?: boolean;
+
+  @ApiPropertyOptional({ type: DeliveryPolicyDto })
+  @IsOptional()
+  @IsObject()
+  deliveryPolicy?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ default: false, description: 'admin keys only: start active without confirmation' })
+  @IsOptional()
+  @IsBoolean()
+  skipConfirmation?: boolean;
+
+  @ApiPropertyOptional({ type: Object })
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, unknown>;
+}
+
+export class UpdateSubscriptionDto {
+  @ApiPropertyOptional({ type: Object, nullable: true })
+  @IsOptional()
+  @IsObject()
+  filterPolicy?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({ enum: ['attributes', 'body'] })
+  @IsOptional()
+  @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
+  filterPolicyScope?: 'attributes' | 'body';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  rawDelivery?: boolean;
+
+  @ApiPropertyOptional({ type: DeliveryPolicyDto, nullable: true })
+  @IsOptional()
+  @IsObject()
+  deliveryPolicy?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({ enum: ['active', 'paused'] })
+  @IsOptional()
+  @IsIn(['active', 'paused'], { message: 'must be "active" or "paused"' })
+  status?: 'active' | 'paused';
+}
+
+export class ListSubscriptionsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: SUBSCRIPTION_STATUSES })
+  @IsOptional()
+  @IsIn(SUBSCRIPTION_STATUSES, {
+    message: `must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`,
+  })
+  status?: SubscriptionStatus;
+
+  @ApiPropertyOptional({ enum: PROTOCOLS })
+  @IsOptional()
+  @IsIn(PROTOCOLS, { message: `must be one of ${PROTOCOLS.join(', ')}` })
+  protocol?: Protocol;
+}
+
+export class TokenQuery {
+  @ApiProperty()
+  @IsString()
+  @MaxLength(200)
+  token!: string;
+}

@@ -1,0 +1,92 @@
+import { Catalog, type CatalogEvent } from '@herald/catalog';
+import { bodyForFiltering, deliveryIdFor, type Protocol, type Subscription } from '@herald/core';
+import {
+  CatalogEventStream,
+  QueueClient,
+  type FanoutJob,
+  type JobHandle,
+  type NotificationJob,
+} from '@herald/queue';
+import { LOGGER } from '@herald/runtime';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { CatalogCache } from './catalog-cache';
+
+export const FANOUT_PAGE = 1000;
+
+export interface FanoutPlan {
+  matched: Subscription[];
+  filteredOut: Subscription[];
+}
+
+/**
+ * Fans a message out to the topic's active subscriptions, page by page with a checkpoint in the job,
+ * so a crashed fan-out resumes where it stopped; delivery ids are deterministic, so a replayed page adds
+ * nothing twice. Dry-run uses `plan`, the same matching code.
+ */
+@Injectable()
+export class FanoutService {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly cache: CatalogCache,
+    private readonly queues: QueueClient,
+    private readonly events: CatalogEventStream,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  /** Splits subscriptions into those whose filter policy matches the message and the rest. */
+  match(
+    subscriptions: Subscription[],
+    message: { attributes: Record<string, unknown>; body: unknown },
+    parsedBody = bodyForFiltering(message.body),
+  ): FanoutPlan {
+    const plan: FanoutPlan = { matched: [], filteredOut: [] };
+    for (const sub of subscriptions) {
+      const filter = this.cache.filter(sub);
+      const ok =
+        filter === null ||
+        filter.matches({ attributes: message.attributes as never, body: message.body, parsedBody });
+      (ok ? plan.matched : plan.filteredOut).push(sub);
+    }
+    return plan;
+  }
+
+  async handle(job: JobHandle<FanoutJob>): Promise<void> {
+    const { messageId, topic } = job.data;
+    const message = await this.cache.payload(messageId);
+    if (!message) {
+      this.log.error({ messageId, topic }, 'fan-out found no payload for the message; nothing to deliver');
+      return;
+    }
+    const parsedBody = bodyForFiltering(message.body);
+    let after = job.data.afterSubscriptionId ?? null;
+    let matched = job.data.matched ?? 0;
+    let filteredOut = job.data.filteredOut ?? 0;
+    for (;;) {
+      const page = await this.catalog.subscriptions.listActivePage(topic, after, FANOUT_PAGE);
+      if (page.length === 0) break;
+      const plan = this.match(page, message, parsedBody);
+      const byProtocol = new Map<Protocol, NotificationJob[]>();
+      const items: Array<{ id: string; subscriptionId: string; protocol: Protocol }> = [];
+      for (const sub of plan.matched) {
+        const deliveryId = deliveryIdFor(messageId, sub.id);
+        items.push({ id: deliveryId, subscriptionId: sub.id, protocol: sub.protocol });
+        const list = byProtocol.get(sub.protocol) ?? [];
+        list.push({ kind: 'Notification', deliveryId, messageId, subscriptionId: sub.id, run: 1 });
+        byProtocol.set(sub.protocol, list);
+      }
+      // The delivery records go into the stream before their jobs, so the recorder sees them first.
+      if (items.length > 0) {
+        const created: CatalogEvent = { type: 'deliveries', messageId, topic, items };
+        await this.events.emit(created);
+      }
+      for (const [protocol, jobs] of byProtocol) await this.queues.addNotifications(protocol, jobs);
+      matched += plan.matched.length;
+      filteredOut += plan.filteredOut.length;
+      after = page[page.length - 1].id;
+      if (page.length < FANOUT_PAGE) break;
+      await job.updateData({ ...job.data, afterSubscriptionId: after, matched, filteredOut });
+    }
+    await this.events.emit({ type: 'message', message, matched, filteredOut });
+  }
+}

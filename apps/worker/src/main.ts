@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { runWorkerProcess } from './bootstrap';
+
+void runWorkerProcess();

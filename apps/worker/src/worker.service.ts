@@ -1,0 +1,126 @@
+import { Catalog } from '@herald/catalog';
+import type { HeraldConfig } from '@herald/config';
+import { PROTOCOLS } from '@herald/core';
+import {
+  CatalogRecorder,
+  deliveryQueueFor,
+  FANOUT_QUEUE,
+  QueueClient,
+  startWorker,
+  sweepFailedJobs,
+  type DeliveryJob,
+  type FanoutJob,
+} from '@herald/queue';
+import { HERALD_CONFIG, LOGGER, REDIS } from '@herald/runtime';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { CatalogCache } from './catalog-cache';
+import { ChannelRegistry } from './channel-registry';
+import { DeliveryService } from './delivery.service';
+import { FanoutService } from './fanout.service';
+
+const SWEEP_INTERVAL_MS = 30_000;
+
+/** Starts the fan-out and delivery workers, the catalog recorder and the failed-job sweeper; drains them on shutdown. */
+@Injectable()
+export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private workers: Worker[] = [];
+  private recorder: CatalogRecorder | null = null;
+  private recorderRedis: Redis | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> = Promise.resolve();
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly catalog: Catalog,
+    private readonly queues: QueueClient,
+    private readonly fanout: FanoutService,
+    private readonly delivery: DeliveryService,
+    private readonly cache: CatalogCache,
+    private readonly channels: ChannelRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.recorderRedis = this.redis.duplicate();
+    this.recorderRedis.on('error', () => undefined);
+    this.recorder = new CatalogRecorder(this.recorderRedis, this.config.queuePrefix, this.catalog, this.log);
+    await this.recorder.start();
+
+    const common = {
+      connection: this.redis,
+      prefix: this.config.queuePrefix,
+      lockDurationMs: this.config.worker.lockDurationMs,
+      stalledIntervalMs: this.config.worker.stalledIntervalMs,
+    };
+    const onError = (queue: string) => (err: Error) =>
+      this.log.error({ queue, err: err.message }, 'queue worker error');
+    const fanoutWorker = startWorker<FanoutJob>(FANOUT_QUEUE, (job) => this.fanout.handle(job), {
+      ...common,
+      concurrency: this.config.concurrency.fanout,
+    });
+    fanoutWorker.on('error', onError(FANOUT_QUEUE));
+    this.workers.push(fanoutWorker);
+    for (const protocol of PROTOCOLS) {
+      const name = deliveryQueueFor(protocol);
+      const worker = startWorker<DeliveryJob>(name, (job) => this.delivery.handle(job), {
+        ...common,
+        concurrency: this.config.concurrency[protocol],
+      });
+      worker.on('error', onError(name));
+      this.workers.push(worker);
+    }
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweep().then(
+        () => undefined,
+        (err: unknown) => this.log.error({ err }, 'failed-job sweep could not finish; it runs again shortly'),
+      );
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+    this.log.info({ queues: this.workers.length }, 'workers started');
+  }
+
+  /** Dead-letters what BullMQ gave up on, so no accepted delivery ends nowhere. */
+  async sweep(): Promise<number> {
+    let swept = 0;
+    for (const protocol of PROTOCOLS) {
+      swept += await sweepFailedJobs<DeliveryJob>(this.queues, deliveryQueueFor(protocol), async (job) => {
+        if (job.data.kind !== 'Notification') return;
+        const sub = await this.cache.subscription(job.data.subscriptionId);
+        await this.delivery.deadLetter({
+          job: job.data,
+          subscription: sub,
+          attempts: job.attemptsMade,
+          reason: `delivery job failed: ${job.failedReason}`,
+          lastError: job.failedReason,
+          lastStatusCode: null,
+        });
+      });
+    }
+    return swept;
+  }
+
+  /** Graceful drain: stop taking jobs, let running deliveries finish (their locks hand back the rest). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping;
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers = [];
+    await this.recorder?.stop();
+    this.recorderRedis?.disconnect();
+    await this.channels.close();
+  }
+
+  /** Resolves when the catalog recorder has written every event emitted so far (tests, shutdown). */
+  recorderIdle(): Promise<void> {
+    return this.recorder?.whenIdle() ?? Promise.resolve();
+  }
+}

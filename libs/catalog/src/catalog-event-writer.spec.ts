@@ -1,0 +1,381 @@
+import { deliveryIdFor, newId } from '@herald/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Catalog } from './catalog';
+import type { AttemptEvent, CatalogEvent, DeadEvent } from './catalog-event';
+import {
+  BACKENDS,
+  messagePayload,
+  openTestCatalog,
+  subscriptionInput,
+  uniqueName,
+  type TestCatalog,
+} from './catalog-test-support';
+
+function attempt(deliveryId: string, run: number, n: number, over: Partial<AttemptEvent> = {}): AttemptEvent {
+  return {
+    type: 'attempt',
+    deliveryId,
+    run,
+    attempt: n,
+    at: new Date(Date.UTC(2030, 0, 1, 0, run, n)).toISOString(),
+    durationMs: 10 + n,
+    outcome: 'retry',
+    statusCode: 503,
+    error: `receiver answered 503 (attempt ${n})`,
+    status: 'retrying',
+    providerMessageId: null,
+    ...over,
+  };
+}
+
+describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
+  let t: TestCatalog;
+  let catalog: Catalog;
+  let topic: string;
+
+  beforeAll(async () => {
+    t = await openTestCatalog(backend);
+    catalog = t.catalog;
+    topic = uniqueName('events');
+    await catalog.topics.create({ name: topic });
+  });
+  afterAll(() => t.dispose());
+
+  /** A message fanned out to one new subscription; returns the delivery id. */
+  async function fanOut(): Promise<{ deliveryId: string; messageId: string; subscriptionId: string }> {
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    const message = messagePayload(topic);
+    const deliveryId = deliveryIdFor(message.id, sub.id);
+    await catalog.applyEvents([
+      { type: 'message', message, matched: 1, filteredOut: 0 },
+      {
+        type: 'deliveries',
+        messageId: message.id,
+        topic,
+        items: [{ id: deliveryId, subscriptionId: sub.id, protocol: 'webhook' }],
+      },
+    ]);
+    return { deliveryId, messageId: message.id, subscriptionId: sub.id };
+  }
+
+  async function snapshot(): Promise<unknown> {
+    const tables = ['messages', 'deliveries', 'attempts', 'dead_letters', 'subscriptions'];
+    const out: Record<string, unknown> = {};
+    for (const table of tables) {
+      const { rows } = await catalog.sql.query(`SELECT * FROM ${table} ORDER BY id`);
+      out[table] = rows;
+    }
+    return out;
+  }
+
+  it('does nothing for an empty batch', async () => {
+    await expect(catalog.applyEvents([])).resolves.toBeUndefined();
+  });
+
+  it('changes nothing when the same events are applied again', async () => {
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    const message = messagePayload(topic);
+    const deliveryId = deliveryIdFor(message.id, sub.id);
+    const events: CatalogEvent[] = [
+      { type: 'message', message, matched: 1, filteredOut: 2 },
+      {
+        type: 'deliveries',
+        messageId: message.id,
+        topic,
+        items: [{ id: deliveryId, subscriptionId: sub.id, protocol: 'webhook' }],
+      },
+      attempt(deliveryId, 1, 1),
+      attempt(deliveryId, 1, 2, { outcome: 'failed', statusCode: 410, status: 'dead', error: 'gone' }),
+      {
+        type: 'dead',
+        id: newId('dlq'),
+        deliveryId,
+        run: 1,
+        messageId: message.id,
+        subscriptionId: sub.id,
+        topic,
+        protocol: 'webhook',
+        endpoint: sub.endpoint,
+        attempts: 2,
+        reason: 'permanent failure',
+        lastError: 'gone',
+        lastStatusCode: 410,
+        deadAt: new Date().toISOString(),
+      },
+      { type: 'subscription-status', subscriptionId: sub.id, status: 'disabled' },
+    ];
+    await catalog.applyEvents(events);
+    const once = await snapshot();
+    await catalog.applyEvents(events);
+    await catalog.applyEvents([...events].reverse());
+    expect(await snapshot()).toEqual(once);
+
+    const delivery = await catalog.deliveries.get(deliveryId);
+    expect(delivery).toMatchObject({
+      status: 'dead',
+      attemptCount: 2,
+      lastStatusCode: 410,
+      lastError: 'gone',
+    });
+    expect(delivery?.attempts.map((a) => a.number)).toEqual([1, 2]);
+    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('disabled');
+    expect((await catalog.deadLetters.list({ subscriptionId: sub.id })).items).toHaveLength(1);
+    expect((await catalog.messages.get(message.id))?.counts).toMatchObject({
+      matched: 1,
+      filteredOut: 2,
+      failed: 1,
+    });
+  });
+
+  it('never regresses a delivery when an older attempt arrives after a newer one', async () => {
+    const { deliveryId } = await fanOut();
+    await catalog.applyEvents([
+      attempt(deliveryId, 1, 3, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+    ]);
+    await catalog.applyEvents([attempt(deliveryId, 1, 1), attempt(deliveryId, 1, 2)]);
+    const delivery = await catalog.deliveries.get(deliveryId);
+    expect(delivery).toMatchObject({
+      status: 'delivered',
+      lastAttempt: 3,
+      lastStatusCode: 200,
+      lastError: null,
+    });
+    expect(delivery?.attemptCount).toBe(3);
+    expect(delivery?.attempts.map((a) => [a.number, a.statusCode])).toEqual([
+      [1, 503],
+      [2, 503],
+      [3, 200],
+    ]);
+  });
+
+  it('takes the newest attempt of a batch whatever its position', async () => {
+    const { deliveryId } = await fanOut();
+    await catalog.applyEvents([
+      attempt(deliveryId, 1, 2, {
+        outcome: 'delivered',
+        statusCode: 204,
+        error: null,
+        status: 'delivered',
+        providerMessageId: 'p-1',
+      }),
+      attempt(deliveryId, 1, 1),
+    ]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      status: 'delivered',
+      lastStatusCode: 204,
+      attemptCount: 2,
+      providerMessageId: 'p-1',
+    });
+  });
+
+  it('does not revive a cancelled delivery with a retry of the same run', async () => {
+    const { deliveryId } = await fanOut();
+    await catalog.applyEvents([{ type: 'cancelled', deliveryId, run: 1, reason: 'topic deleted' }]);
+    await catalog.applyEvents([attempt(deliveryId, 1, 1)]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      status: 'cancelled',
+      lastError: 'topic deleted',
+      attemptCount: 1,
+    });
+  });
+
+  it('starts a delivery recorded after its attempts from its newest attempt', async () => {
+    const sub = subscriptionInput(topic);
+    const messageId = newId('msg');
+    const deliveryId = deliveryIdFor(messageId, sub.id);
+    await catalog.applyEvents([
+      attempt(deliveryId, 1, 1),
+      attempt(deliveryId, 1, 2, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+    ]);
+    await catalog.applyEvents([
+      {
+        type: 'deliveries',
+        messageId,
+        topic,
+        items: [{ id: deliveryId, subscriptionId: sub.id, protocol: 'webhook' }],
+      },
+    ]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      status: 'delivered',
+      attemptCount: 2,
+      lastAttempt: 2,
+      lastStatusCode: 200,
+    });
+  });
+
+  it('creates a missing delivery from an attempt that carries its identity', async () => {
+    const subscriptionId = newId('sub');
+    const messageId = newId('msg');
+    const deliveryId = deliveryIdFor(messageId, subscriptionId);
+    const identity = { messageId, subscriptionId, topic, protocol: 'function' as const };
+    await catalog.applyEvents([attempt(deliveryId, 1, 1, identity), attempt(deliveryId, 1, 2, identity)]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      messageId,
+      subscriptionId,
+      topic,
+      protocol: 'function',
+      status: 'retrying',
+      attemptCount: 2,
+      lastAttempt: 2,
+    });
+    await catalog.applyEvents([attempt(deliveryId, 1, 2, identity)]);
+    expect((await catalog.deliveries.get(deliveryId))?.attemptCount).toBe(2);
+  });
+
+  it('records 1,000 attempts of 250 deliveries in one call', async () => {
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    const message = messagePayload(topic);
+    const ids = Array.from({ length: 250 }, (_, i) =>
+      deliveryIdFor(message.id, `sub_${String(i).padStart(26, '0')}`),
+    );
+    const events: CatalogEvent[] = [
+      { type: 'message', message, matched: 250, filteredOut: 0 },
+      {
+        type: 'deliveries',
+        messageId: message.id,
+        topic,
+        items: ids.map((id, i) => ({
+          id,
+          subscriptionId: `sub_${String(i).padStart(26, '0')}`,
+          protocol: 'webhook' as const,
+        })),
+      },
+    ];
+    for (const id of ids) {
+      for (let n = 1; n <= 4; n++) {
+        events.push(
+          n < 4
+            ? attempt(id, 1, n)
+            : attempt(id, 1, n, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+        );
+      }
+    }
+    await catalog.applyEvents(events);
+    const { rows } = await catalog.sql.query<{ n: number; delivered: number; attempts: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'delivered' AND attempt_count = 4)::int AS delivered,
+              (SELECT count(*)::int FROM attempts WHERE delivery_id = ANY($1::text[])) AS attempts
+       FROM deliveries WHERE message_id = $2`,
+      [ids, message.id],
+    );
+    expect(rows[0]).toEqual({ n: 250, delivered: 250, attempts: 1000 });
+    expect((await catalog.messages.get(message.id))?.counts).toMatchObject({ delivered: 250, pending: 0 });
+  });
+
+  it('does not bring back a dead letter that was redriven when its event is replayed', async () => {
+    const { deliveryId, messageId, subscriptionId } = await fanOut();
+    const dead: DeadEvent = {
+      type: 'dead',
+      id: newId('dlq'),
+      deliveryId,
+      run: 1,
+      messageId,
+      subscriptionId,
+      topic,
+      protocol: 'webhook',
+      endpoint: 'https://example.com/x',
+      attempts: 1,
+      reason: 'retries exhausted',
+      lastError: 'receiver answered 503 (attempt 1)',
+      lastStatusCode: 503,
+      deadAt: new Date().toISOString(),
+    };
+    const batch: CatalogEvent[] = [attempt(deliveryId, 1, 1, { outcome: 'failed', status: 'dead' }), dead];
+    await catalog.applyEvents(batch);
+    const taken = await catalog.deadLetters.take({ ids: [dead.id] });
+    expect(taken.map((d) => [d.id, d.run, d.newRun])).toEqual([[dead.id, 1, 2]]);
+    await catalog.applyEvents(batch);
+    expect(await catalog.deadLetters.get(dead.id)).toBeNull();
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      status: 'pending',
+      run: 2,
+      lastAttempt: 0,
+    });
+
+    await catalog.applyEvents([
+      attempt(deliveryId, 2, 1, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+    ]);
+    const delivery = await catalog.deliveries.get(deliveryId);
+    expect(delivery).toMatchObject({ status: 'delivered', run: 2, attemptCount: 2 });
+    expect(delivery?.attempts.map((a) => [a.number, a.run, a.outcome])).toEqual([
+      [1, 1, 'failed'],
+      [2, 2, 'delivered'],
+    ]);
+  });
+
+  it('marks a delivery dead from a dead event even before its last attempt arrives', async () => {
+    const { deliveryId, messageId, subscriptionId } = await fanOut();
+    await catalog.applyEvents([
+      {
+        type: 'dead',
+        id: newId('dlq'),
+        deliveryId,
+        run: 1,
+        messageId,
+        subscriptionId,
+        topic,
+        protocol: 'webhook',
+        endpoint: 'https://example.com/y',
+        attempts: 3,
+        reason: 'retries exhausted',
+        lastError: 'timeout',
+        lastStatusCode: null,
+        deadAt: new Date().toISOString(),
+      },
+    ]);
+    await catalog.applyEvents([attempt(deliveryId, 1, 2)]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      status: 'dead',
+      lastError: 'timeout',
+      lastAttempt: 3,
+    });
+  });
+
+  it('applies the last subscription-status event of a batch', async () => {
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    await catalog.applyEvents([
+      { type: 'subscription-status', subscriptionId: sub.id, status: 'disabled' },
+      { type: 'subscription-status', subscriptionId: sub.id, status: 'unsubscribed' },
+      { type: 'subscription-status', subscriptionId: newId('sub'), status: 'disabled' },
+    ]);
+    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('unsubscribed');
+  });
+
+  it('stores text PostgreSQL would refuse (NUL, lone surrogates) instead of failing the batch', async () => {
+    const message = messagePayload(topic, {
+      subject: 'nul\u0000here',
+      body: { text: 'a\u0000b \ud800 \\u0000 literal', ok: '😀' },
+    });
+    const deliveryId = deliveryIdFor(message.id, newId('sub'));
+    await catalog.applyEvents([
+      { type: 'message', message, matched: 0, filteredOut: 0 },
+      attempt(deliveryId, 1, 1, { error: 'bad\u0000error' }),
+    ]);
+    const stored = await catalog.messages.getPayload(message.id);
+    expect(stored?.subject).toBe('nul\ufffdhere');
+    expect(stored?.body).toEqual({ text: 'a\ufffdb \ufffd \\u0000 literal', ok: '😀' });
+    const { rows } = await catalog.sql.query<{ error: string }>(
+      'SELECT error FROM attempts WHERE delivery_id = $1',
+      [deliveryId],
+    );
+    expect(rows[0].error).toBe('bad\ufffderror');
+  });
+
+  it('rolls the whole batch back when one statement fails', async () => {
+    const { deliveryId } = await fanOut();
+    const broken = { ...attempt(deliveryId, 1, 1), status: 'exploded' } as unknown as CatalogEvent;
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    await expect(
+      catalog.applyEvents([
+        { type: 'subscription-status', subscriptionId: sub.id, status: 'paused' },
+        broken,
+      ]),
+    ).rejects.toThrow();
+    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('active');
+    expect((await catalog.deliveries.get(deliveryId))?.attempts).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { newId, type MessagePayload, type Protocol } from '@herald/core';
+import { Client } from 'pg';
+import { inject } from 'vitest';
+import { Catalog } from './catalog';
+import type { CreateSubscriptionInput } from './catalog-types';
+
+/** Test helpers shared by the catalog's spec files (not exported from the library). */
+
+export type Backend = 'pglite' | 'postgres';
+export const BACKENDS: Backend[] = ['pglite', 'postgres'];
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function asAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: inject('postgresUrl') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty PostgreSQL database on the test server, dropped by `drop()`. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `herald_${randomBytes(6).toString('hex')}`;
+  await asAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(inject('postgresUrl'));
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => asAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export interface TestCatalog {
+  catalog: Catalog;
+  dispose(): Promise<void>;
+}
+
+/** A migrated catalog on the given backend: PGlite in memory, or a fresh PostgreSQL database. */
+export async function openTestCatalog(backend: Backend): Promise<TestCatalog> {
+  if (backend === 'pglite') {
+    const catalog = await Catalog.open('memory://');
+    return { catalog, dispose: () => catalog.close() };
+  }
+  const db = await createTestDatabase();
+  const catalog = await Catalog.open(db.url, { poolSize: 4 });
+  return {
+    catalog,
+    dispose: async () => {
+      await catalog.close();
+      await db.drop();
+    },
+  };
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export function subscriptionInput(
+  topic: string,
+  overrides: Partial<CreateSubscriptionInput> & { protocol?: Protocol } = {},
+): CreateSubscriptionInput {
+  const id = overrides.id ?? newId('sub');
+  return {
+    id,
+    topic,
+    protocol: 'webhook',
+    endpoint: `https://example.com/hooks/${id}`,
+    status: 'active',
+    secret: 'whsec_dGVzdA==',
+    unsubscribeToken: `unsub-${id}`,
+    ...overrides,
+  };
+}
+
+export function messagePayload(topic: string, overrides: Partial<MessagePayload> = {}): MessagePayload {
+  return {
+    id: newId('msg'),
+    topic,
+    subject: 'Order shipped',
+    body: { orderId: 42, items: ['a', 'b'] },
+    attributes: { kind: 'order', amount: 12.5 },
+    bodyByProtocol: { sms: 'Order 42 shipped' },
+    publishedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}

@@ -1,0 +1,127 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiKeysRepository } from './api-keys-repository';
+import type { CatalogEvent } from './catalog-event';
+import { CatalogEventWriter } from './catalog-event-writer';
+import { DeadLettersRepository } from './dead-letters-repository';
+import { DeliveriesRepository } from './deliveries-repository';
+import { FolderLock } from './folder-lock';
+import { MessagesRepository } from './messages-repository';
+import { migrate } from './migrate';
+import { PgSqlDatabase } from './pg-sql-database';
+import { PgliteSqlDatabase } from './pglite-sql-database';
+import type { SqlClient, SqlDatabase } from './sql-client';
+import { SubscriptionsRepository } from './subscriptions-repository';
+import { TopicsRepository } from './topics-repository';
+
+export interface CatalogOptions {
+  /** Connections in the pool (PostgreSQL only). */
+  poolSize?: number;
+}
+
+/** Where a DATABASE_URL points: a PostgreSQL server, a PGlite folder, or PGlite in memory. */
+export type CatalogLocation =
+  { driver: 'postgres'; url: string } | { driver: 'pglite'; folder: string | null };
+
+/**
+ * Herald's system of record: owns the database connection and exposes one repository per subject.
+ * Works the same on PostgreSQL and on the embedded PGlite.
+ */
+export class Catalog {
+  readonly topics: TopicsRepository;
+  readonly subscriptions: SubscriptionsRepository;
+  readonly apiKeys: ApiKeysRepository;
+  readonly messages: MessagesRepository;
+  readonly deliveries: DeliveriesRepository;
+  readonly deadLetters: DeadLettersRepository;
+  readonly events: CatalogEventWriter;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly lock: FolderLock | null,
+  ) {
+    this.topics = new TopicsRepository(db);
+    this.subscriptions = new SubscriptionsRepository(db);
+    this.apiKeys = new ApiKeysRepository(db);
+    this.messages = new MessagesRepository(db);
+    this.deliveries = new DeliveriesRepository(db);
+    this.deadLetters = new DeadLettersRepository(db);
+    this.events = new CatalogEventWriter(db);
+  }
+
+  /**
+   * Opens `postgres://…` / `postgresql://…` with a pool, `memory://` as a throwaway PGlite, or any
+   * other value (a path or `file://` URL) as a PGlite folder, locked against other processes (throws
+   * CatalogLockedError). Applies pending migrations before returning.
+   */
+  static async open(databaseUrl: string, options: CatalogOptions = {}): Promise<Catalog> {
+    const location = Catalog.locate(databaseUrl);
+    if (location.driver === 'postgres') {
+      const db = await PgSqlDatabase.connect(location.url, options.poolSize);
+      return Catalog.start(db, null);
+    }
+    if (location.folder === null) return Catalog.start(await PgliteSqlDatabase.open('memory://'), null);
+    mkdirSync(location.folder, { recursive: true });
+    const lock = FolderLock.acquire(location.folder);
+    let db: SqlDatabase;
+    try {
+      db = await PgliteSqlDatabase.open(location.folder);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return Catalog.start(db, lock);
+  }
+
+  static locate(databaseUrl: string): CatalogLocation {
+    const value = databaseUrl.trim();
+    if (/^postgres(ql)?:\/\//i.test(value)) return { driver: 'postgres', url: value };
+    if (value === 'memory://' || value === 'memory:') return { driver: 'pglite', folder: null };
+    if (value.startsWith('file://')) return { driver: 'pglite', folder: fileURLToPath(value) };
+    return { driver: 'pglite', folder: resolve(value) };
+  }
+
+  private static async start(db: SqlDatabase, lock: FolderLock | null): Promise<Catalog> {
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      lock?.release();
+      throw err;
+    }
+    return new Catalog(db, lock);
+  }
+
+  get driver(): 'postgres' | 'pglite' {
+    return this.db.driver;
+  }
+
+  /** Direct SQL access, for tools and tests; application code goes through the repositories. */
+  get sql(): SqlClient {
+    return this.db;
+  }
+
+  /** The workers' batch writer for all hot-path writes; see CatalogEventWriter. */
+  async applyEvents(events: readonly CatalogEvent[]): Promise<void> {
+    return this.events.applyEvents(events);
+  }
+
+  /** Resolves when the database answers (readiness). */
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
+  /** Closes the connection and releases the folder lock. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.db.close();
+      } finally {
+        this.lock?.release();
+      }
+    })();
+    return this.closing;
+  }
+}

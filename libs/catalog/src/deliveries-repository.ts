@@ -1,0 +1,130 @@
+import { newId } from '@herald/core';
+import type { DeliveryDetail, DeliveryFilter, DeliveryRecord, ProviderStatusUpdate } from './catalog-types';
+import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
+import {
+  ATTEMPTS_OF_DELIVERY,
+  DELIVERY_COLUMNS,
+  toAttempts,
+  toDelivery,
+  type AttemptRow,
+  type DeliveryRow,
+} from './row-mappers';
+import type { SqlClient } from './sql-client';
+import { textParam } from './sql-values';
+
+/** Delivery records; the workers write them through CatalogEventWriter, not here. */
+export class DeliveriesRepository {
+  constructor(private readonly sql: SqlClient) {}
+
+  /** The delivery with every attempt, numbered 1..n in (run, attempt) order. */
+  async get(id: string): Promise<DeliveryDetail | null> {
+    const { rows } = await this.sql.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`,
+      [id],
+    );
+    if (!rows[0]) return null;
+    const attempts = await this.sql.query<AttemptRow>(ATTEMPTS_OF_DELIVERY, [id]);
+    return { ...toDelivery(rows[0]), attempts: toAttempts(attempts.rows) };
+  }
+
+  async listByMessage(
+    messageId: string,
+    filter: DeliveryFilter = {},
+    page?: PageRequest,
+  ): Promise<Page<DeliveryRecord>> {
+    return this.listBy('message_id', messageId, filter, page);
+  }
+
+  async listBySubscription(
+    subscriptionId: string,
+    filter: DeliveryFilter = {},
+    page?: PageRequest,
+  ): Promise<Page<DeliveryRecord>> {
+    return this.listBy('subscription_id', subscriptionId, filter, page);
+  }
+
+  /** The delivery a provider (Twilio) knows by its own message id. */
+  async findByProviderMessageId(providerMessageId: string): Promise<DeliveryRecord | null> {
+    const { rows } = await this.sql.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE provider_message_id = $1 ORDER BY id LIMIT 1`,
+      [providerMessageId],
+    );
+    return rows[0] ? toDelivery(rows[0]) : null;
+  }
+
+  /**
+   * Records a provider's final status for a message it had accepted. 'dead' also files a dead letter
+   * (when the subscription still exists) so the failure can be inspected and redriven. A dead delivery
+   * is not brought back by a late 'delivered', nor a cancelled one changed. Null if no delivery has
+   * that provider id.
+   */
+  async updateProviderStatus(
+    providerMessageId: string,
+    update: ProviderStatusUpdate,
+  ): Promise<DeliveryRecord | null> {
+    return this.sql.transaction(async (tx) => {
+      const { rows } = await tx.query<DeliveryRow>(
+        `UPDATE deliveries
+         SET status = $2,
+             last_error = CASE WHEN $2 = 'dead' THEN $3::text ELSE last_error END,
+             last_status_code = CASE WHEN $2 = 'dead' THEN $4::int ELSE last_status_code END,
+             updated_at = now()
+         WHERE id = (SELECT id FROM deliveries WHERE provider_message_id = $1 ORDER BY id LIMIT 1)
+           AND status <> $2 AND status NOT IN ('dead', 'cancelled')
+         RETURNING ${DELIVERY_COLUMNS}`,
+        [providerMessageId, update.status, textParam(update.error), update.errorCode ?? null],
+      );
+      const changed = rows[0];
+      if (!changed) return this.findByProviderMessageIdIn(tx, providerMessageId);
+      if (update.status === 'dead') {
+        await tx.query(
+          `INSERT INTO dead_letters (id, delivery_id, run, message_id, subscription_id, topic, protocol, endpoint,
+             attempts, reason, last_error, last_status_code, dead_at)
+           SELECT $1, d.id, d.run, d.message_id, d.subscription_id, d.topic, d.protocol, s.endpoint,
+                  d.last_attempt, $3, d.last_error, d.last_status_code, now()
+           FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+           WHERE d.id = $2
+           ON CONFLICT DO NOTHING`,
+          [newId('dlq'), changed.id, update.reason ?? 'provider reported the message undelivered'],
+        );
+      }
+      return toDelivery(changed);
+    });
+  }
+
+  /** Cancels a subscription's pending and retrying deliveries; returns how many. */
+  async markCancelledForSubscription(
+    subscriptionId: string,
+    reason = 'subscription stopped',
+  ): Promise<number> {
+    const { rowCount } = await this.sql.query(
+      `UPDATE deliveries SET status = 'cancelled', last_error = $2, updated_at = now()
+       WHERE subscription_id = $1 AND status IN ('pending', 'retrying')`,
+      [subscriptionId, textParam(reason)],
+    );
+    return rowCount;
+  }
+
+  private async findByProviderMessageIdIn(
+    sql: SqlClient,
+    providerMessageId: string,
+  ): Promise<DeliveryRecord | null> {
+    return new DeliveriesRepository(sql).findByProviderMessageId(providerMessageId);
+  }
+
+  private async listBy(
+    column: 'message_id' | 'subscription_id',
+    value: string,
+    filter: DeliveryFilter,
+    page: PageRequest | undefined,
+  ): Promise<Page<DeliveryRecord>> {
+    const limit = pageLimit(page);
+    const { rows } = await this.sql.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries
+       WHERE ${column} = $1 AND ($2::text IS NULL OR status = $2::text) AND id > $3
+       ORDER BY id LIMIT $4`,
+      [value, filter.status ?? null, pageCursor(page), limit + 1],
+    );
+    return toPage(rows, limit, toDelivery, (d) => d.id);
+  }
+}

@@ -1,0 +1,48 @@
+import type { MessagePayload } from '@herald/core';
+import type { MessageCounts, MessageRecord } from './catalog-types';
+import { MESSAGE_COLUMNS, toMessagePayload, toMessageRecord, type MessageRow } from './row-mappers';
+import type { SqlClient } from './sql-client';
+
+type CountsRow = Omit<MessageCounts, 'filteredOut'> & { filtered_out: number };
+
+/** Messages as recorded by the fan-out (see CatalogEvent 'message'). */
+export class MessagesRepository {
+  constructor(private readonly sql: SqlClient) {}
+
+  /** The message with its delivery counts, computed from its deliveries. */
+  async get(id: string): Promise<MessageRecord | null> {
+    const { rows } = await this.sql.query<MessageRow & CountsRow>(
+      `SELECT m.id, m.topic, m.subject, m.body, m.body_by_protocol, m.attributes, m.published_at, m.fanned_out_at,
+              m.matched, m.filtered_out, c.delivered, c.pending, c.failed, c.cancelled
+       FROM messages m
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE d.status = 'delivered')::int AS delivered,
+                count(*) FILTER (WHERE d.status IN ('pending', 'retrying'))::int AS pending,
+                count(*) FILTER (WHERE d.status = 'dead')::int AS failed,
+                count(*) FILTER (WHERE d.status = 'cancelled')::int AS cancelled
+         FROM deliveries d WHERE d.message_id = m.id
+       ) c
+       WHERE m.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return toMessageRecord(row, {
+      matched: row.matched,
+      filteredOut: row.filtered_out,
+      delivered: row.delivered,
+      pending: row.pending,
+      failed: row.failed,
+      cancelled: row.cancelled,
+    });
+  }
+
+  /** The payload as published, for inspecting and redriving after the Redis copy has expired. */
+  async getPayload(id: string): Promise<MessagePayload | null> {
+    const { rows } = await this.sql.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? toMessagePayload(rows[0]) : null;
+  }
+}

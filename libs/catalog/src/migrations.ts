@@ -1,0 +1,130 @@
+/**
+ * The catalog schema, as an ordered list: migration n is `MIGRATIONS[n - 1]`. Append only; never edit
+ * one that has shipped. Keep the SQL valid on PostgreSQL 15 (PGlite runs a newer Postgres).
+ *
+ * Ids and names are `COLLATE "C"` so keyset pagination orders bytes the same way on every server,
+ * whatever locale its cluster was created with (ULIDs then sort by time).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE topics (
+    name text COLLATE "C" PRIMARY KEY,
+    display_name text,
+    description text,
+    delivery_policy jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE subscriptions (
+    id text COLLATE "C" PRIMARY KEY,
+    topic text COLLATE "C" NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+    protocol text NOT NULL CHECK (protocol IN ('webhook', 'email', 'sms', 'function')),
+    endpoint text NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'active', 'paused', 'disabled', 'unsubscribed')),
+    filter_policy jsonb,
+    filter_policy_scope text NOT NULL DEFAULT 'attributes' CHECK (filter_policy_scope IN ('attributes', 'body')),
+    raw_delivery boolean NOT NULL DEFAULT false,
+    delivery_policy jsonb,
+    metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+    secret text,
+    previous_secret text,
+    previous_secret_expires_at timestamptz,
+    confirmation_token_hash text,
+    confirmation_expires_at timestamptz,
+    unsubscribe_token text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    confirmed_at timestamptz,
+    UNIQUE (topic, protocol, endpoint)
+  );
+  CREATE INDEX subscriptions_topic_status_id ON subscriptions (topic, status, id);
+  CREATE INDEX subscriptions_protocol_endpoint ON subscriptions (protocol, endpoint);
+  CREATE INDEX subscriptions_confirmation_token_hash ON subscriptions (confirmation_token_hash)
+    WHERE confirmation_token_hash IS NOT NULL;
+
+  CREATE TABLE api_keys (
+    id text COLLATE "C" PRIMARY KEY,
+    name text NOT NULL,
+    key_hash text NOT NULL UNIQUE,
+    scopes text[] NOT NULL,
+    topics text[],
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  -- The payload is kept so dead letters can be inspected and redriven after the Redis copy expires.
+  CREATE TABLE messages (
+    id text COLLATE "C" PRIMARY KEY,
+    topic text COLLATE "C" NOT NULL,
+    subject text,
+    body jsonb,
+    body_by_protocol jsonb NOT NULL DEFAULT '{}'::jsonb,
+    attributes jsonb NOT NULL DEFAULT '{}'::jsonb,
+    published_at timestamptz NOT NULL,
+    matched integer NOT NULL DEFAULT 0,
+    filtered_out integer NOT NULL DEFAULT 0,
+    fanned_out_at timestamptz
+  );
+
+  -- No foreign key to subscriptions: a delivery's history outlives its subscription.
+  -- (run, last_attempt) is the position of the newest attempt applied, so late events never regress it.
+  CREATE TABLE deliveries (
+    id text COLLATE "C" PRIMARY KEY,
+    message_id text COLLATE "C" NOT NULL,
+    subscription_id text COLLATE "C" NOT NULL,
+    topic text COLLATE "C" NOT NULL,
+    protocol text NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'retrying', 'delivered', 'dead', 'cancelled')),
+    attempt_count integer NOT NULL DEFAULT 0,
+    run integer NOT NULL DEFAULT 1,
+    last_attempt integer NOT NULL DEFAULT 0,
+    last_error text,
+    last_status_code integer,
+    provider_message_id text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX deliveries_message_id ON deliveries (message_id, id);
+  CREATE INDEX deliveries_subscription_id ON deliveries (subscription_id, id);
+  CREATE INDEX deliveries_provider_message_id ON deliveries (provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+  -- Deleting a topic cancels its unfinished deliveries; this keeps that cheap on a large table.
+  CREATE INDEX deliveries_unfinished_topic ON deliveries (topic) WHERE status IN ('pending', 'retrying');
+
+  -- delivery_status is the delivery's status after the attempt: it lets a delivery row written after
+  -- its attempts (events applied out of order) start from the right state.
+  CREATE TABLE attempts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id text COLLATE "C" NOT NULL,
+    run integer NOT NULL,
+    attempt integer NOT NULL,
+    at timestamptz NOT NULL,
+    duration_ms integer NOT NULL,
+    outcome text NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+    status_code integer,
+    error text,
+    delivery_status text NOT NULL,
+    provider_message_id text,
+    UNIQUE (delivery_id, run, attempt)
+  );
+
+  CREATE TABLE dead_letters (
+    id text COLLATE "C" PRIMARY KEY,
+    delivery_id text COLLATE "C" NOT NULL,
+    run integer NOT NULL,
+    message_id text COLLATE "C" NOT NULL,
+    subscription_id text COLLATE "C" NOT NULL,
+    topic text COLLATE "C" NOT NULL,
+    protocol text NOT NULL,
+    endpoint text NOT NULL,
+    attempts integer NOT NULL,
+    reason text NOT NULL,
+    last_error text,
+    last_status_code integer,
+    dead_at timestamptz NOT NULL,
+    UNIQUE (delivery_id, run)
+  );
+  CREATE INDEX dead_letters_topic_id ON dead_letters (topic, id);
+  CREATE INDEX dead_letters_subscription_id ON dead_letters (subscription_id, id);
+  `,
+];

@@ -1,0 +1,103 @@
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+class PgTransaction implements SqlClient {
+  constructor(private readonly client: PoolClient) {}
+
+  async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
+    return run<R>(this.client, text, params);
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.client.query(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+}
+
+async function run<R extends object>(
+  db: Queryable,
+  text: string,
+  params: readonly unknown[],
+): Promise<SqlResult<R>> {
+  const result = await db.query<R & QueryResultRow>(text, params as unknown[]);
+  return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+}
+
+/** The catalog on a real PostgreSQL server through a node-postgres pool. */
+export class PgSqlDatabase implements SqlDatabase {
+  readonly driver = 'postgres' as const;
+
+  private constructor(private readonly pool: Pool) {}
+
+  /** Connects and checks the server answers, so a wrong URL fails at start rather than on first use. */
+  static async connect(connectionString: string, poolSize = 10): Promise<PgSqlDatabase> {
+    const pool = new Pool({ connectionString, max: poolSize });
+    // An idle client losing its connection (server restart) must not crash the process: the pool
+    // drops it and the next query opens a new one.
+    pool.on('error', () => undefined);
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end();
+      throw new Error(
+        `Cannot connect to PostgreSQL at ${describeTarget(connectionString)}: ${messageOf(err)}`,
+      );
+    }
+    return new PgSqlDatabase(pool);
+  }
+
+  async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
+    return run<R>(this.pool, text, params);
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.pool.query(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PgTransaction(client));
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (rollbackError) {
+        // A connection that cannot roll back is broken: destroy it rather than return it to the pool.
+        client.release(rollbackError instanceof Error ? rollbackError : true);
+      }
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** host:port/database of a connection string, without user or password. */
+function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `${url.host}${url.pathname}`;
+  } catch {
+    return 'the configured DATABASE_URL';
+  }
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && err.message === '' ? code : err.message;
+  }
+  return String(err);
+}

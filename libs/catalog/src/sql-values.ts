@@ -1,0 +1,31 @@
+/**
+ * JSON text for a `$n::text::jsonb` parameter, or null for SQL NULL. PostgreSQL's jsonb rejects
+ * `\u0000` and unpaired surrogates, which JSON.stringify can emit; one bad string would otherwise fail
+ * a whole batch, so they become U+FFFD. (An escaped backslash before `u0000` is left alone.)
+ */
+export function jsonParam(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  return text.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi, '$1\\ufffd');
+}
+
+/** Text for a text column: PostgreSQL text cannot hold NUL characters. */
+export function textParam(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  return value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
+}
+
+/** A timestamp parameter as an ISO string, which both drivers pass through unchanged. */
+export function timeParam(value: Date | string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : value.toISOString();
+}
+
+/** The error code of a database error (SQLSTATE), if any. */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export const FOREIGN_KEY_VIOLATION = '23503';

@@ -1,0 +1,137 @@
+import type { CatalogEvent } from '@herald/catalog';
+import type Redis from 'ioredis';
+import { hostname } from 'node:os';
+import { catalogEventStreamKey, RECORDER_GROUP } from './catalog-event-stream';
+
+export interface CatalogWriter {
+  applyEvents(events: CatalogEvent[]): Promise<void>;
+}
+
+export interface RecorderLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+const BATCH = 500;
+const BLOCK_MS = 200;
+/** Entries a consumer read but did not acknowledge for this long are taken over (their consumer died). */
+const CLAIM_IDLE_MS = 30_000;
+
+/**
+ * Reads catalog events from the Redis stream in batches and applies them in one transaction each.
+ * An entry is acknowledged and deleted only after the catalog accepted it, so a crash loses nothing;
+ * applyEvents is idempotent, so replaying a batch is harmless. Any number of recorders may run.
+ */
+export class CatalogRecorder {
+  private readonly key: string;
+  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private lastClaim = 0;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  constructor(
+    /** A dedicated connection: XREADGROUP blocks it. */
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly catalog: CatalogWriter,
+    private readonly log: RecorderLogger,
+  ) {
+    this.key = catalogEventStreamKey(prefix);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, RECORDER_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes('BUSYGROUP')) throw err;
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    // Our own unacknowledged entries first (from a failed batch), then new ones.
+    let cursor: '0' | '>' = '0';
+    while (this.running) {
+      try {
+        if (Date.now() - this.lastClaim > CLAIM_IDLE_MS / 2) await this.claimAbandoned();
+        const entries = await this.read(cursor);
+        if (entries.length === 0) {
+          if (cursor === '0') cursor = '>';
+          else this.notifyIdle();
+          continue;
+        }
+        await this.apply(entries);
+        failures = 0;
+      } catch (err) {
+        failures++;
+        cursor = '0';
+        this.log.error({ err, failures }, 'catalog recorder could not write a batch; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(failures, 6))));
+      }
+    }
+  }
+
+  private async read(cursor: '0' | '>'): Promise<StreamEntry[]> {
+    const args: Array<string | number> = ['GROUP', RECORDER_GROUP, this.consumer, 'COUNT', BATCH];
+    if (cursor === '>') args.push('BLOCK', BLOCK_MS);
+    args.push('STREAMS', this.key, cursor);
+    const res = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
+      ...args,
+    )) as Array<[string, StreamEntry[]]> | null;
+    return res?.[0]?.[1] ?? [];
+  }
+
+  private async claimAbandoned(): Promise<void> {
+    this.lastClaim = Date.now();
+    const res = (await this.redis.xautoclaim(
+      this.key,
+      RECORDER_GROUP,
+      this.consumer,
+      CLAIM_IDLE_MS,
+      '0',
+      'COUNT',
+      BATCH,
+    )) as [string, StreamEntry[], string[]];
+    const entries = res[1].filter((e) => e[1] !== null);
+    if (entries.length > 0) await this.apply(entries);
+  }
+
+  private async apply(entries: StreamEntry[]): Promise<void> {
+    const events: CatalogEvent[] = [];
+    for (const [id, fields] of entries) {
+      const raw = fields?.[1];
+      try {
+        events.push(...(JSON.parse(raw ?? '[]') as CatalogEvent[]));
+      } catch (err) {
+        // A corrupt entry cannot be applied ever; keep the rest flowing and say so.
+        this.log.error({ err, entryId: id }, 'dropping unreadable catalog event entry');
+      }
+    }
+    await this.catalog.applyEvents(events);
+    const ids = entries.map((e) => e[0]);
+    await this.redis
+      .multi()
+      .xack(this.key, RECORDER_GROUP, ...ids)
+      .xdel(this.key, ...ids)
+      .exec();
+  }
+
+  private notifyIdle(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves the next time the recorder finds the stream empty (all events so far are in the catalog). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

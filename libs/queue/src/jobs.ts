@@ -1,0 +1,32 @@
+/** Job payloads: small references only; the message payload is stored once and read by id. */
+
+export interface FanoutJob {
+  messageId: string;
+  topic: string;
+  /** Checkpoint: the last subscription id already fanned out (large topics go page by page). */
+  afterSubscriptionId?: string | null;
+  matched?: number;
+  filteredOut?: number;
+}
+
+export interface NotificationJob {
+  kind: 'Notification';
+  deliveryId: string;
+  messageId: string;
+  subscriptionId: string;
+  /** Incremented by each redrive: a fresh attempt budget. */
+  run: number;
+}
+
+export interface ConfirmationJob {
+  kind: 'SubscriptionConfirmation';
+  /** Id of this send (`webhook-id` of a webhook confirmation). */
+  sendId: string;
+  subscriptionId: string;
+  token: string;
+}
+
+export type DeliveryJob = NotificationJob | ConfirmationJob;
+
+/** Attempts a confirmation gets before Herald gives up (the operator can resend it). */
+export const CONFIRMATION_MAX_ATTEMPTS = 5;

@@ -1,0 +1,3 @@
+export * from './tokens';
+export * from './logger';
+export * from './infra.module';

@@ -1,0 +1,174 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+/**
+ * How the receiver answers one request: a status code, a status with headers and body, or `'hang'`
+ * (never answer, to exercise timeouts). With an empty script every request gets 200.
+ */
+export type ReceiverAnswer =
+  number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: string;
+  /** The receiver's secrets whose `new Webhook(secret).verify(body, headers)` accepted the request. */
+  verifiedWith: string[];
+  /** True when at least one secret verified; null when the receiver has no secrets to check. */
+  verified: boolean | null;
+  /** What the receiver answered (401 when no secret verified). */
+  answeredWith: number | 'hang';
+}
+
+export interface WebhookReceiverOptions {
+  /**
+   * Signing secrets (`whsec_…`). Each request is verified with every one of them via the official
+   * `standardwebhooks` package; a request none of them accepts is answered 401 and not scripted.
+   */
+  secrets?: string[];
+  /** Also listen on [::1], same port, for IPv6 literal URLs. */
+  ipv6?: boolean;
+}
+
+/**
+ * A webhook receiver on a free loopback port: verifies Standard Webhooks signatures, records every
+ * request, answers as scripted. Waiting is event-driven: `next()` and `waitFor(n)` resolve when the
+ * request arrives.
+ */
+export class WebhookReceiver {
+  readonly requests: ReceivedRequest[] = [];
+  /** TCP connections accepted, so a test can show that a denied request never even connected. */
+  connections = 0;
+  private readonly script: ReceiverAnswer[] = [];
+  private readonly events = new EventEmitter();
+  private readonly server: Server;
+  private ipv6Server: NetServer | null = null;
+  private consumed = 0;
+  private listeningPort = 0;
+
+  constructor(private readonly options: WebhookReceiverOptions = {}) {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', () => this.connections++);
+  }
+
+  async start(): Promise<this> {
+    for (let tries = 0; ; tries++) {
+      await listen(this.server, 0, '127.0.0.1');
+      this.listeningPort = (this.server.address() as AddressInfo).port;
+      if (!this.options.ipv6) return this;
+      const v6 = createNetServer((socket) => this.server.emit('connection', socket));
+      try {
+        await listen(v6, this.listeningPort, '::1');
+        this.ipv6Server = v6;
+        return this;
+      } catch (err) {
+        // Someone holds that port on ::1: start over on another port.
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+        if (tries >= 10) throw err;
+      }
+    }
+  }
+
+  get port(): number {
+    return this.listeningPort;
+  }
+
+  /** `http://127.0.0.1:<port><path>`. */
+  get url(): string {
+    return this.urlFor('127.0.0.1');
+  }
+
+  /** The receiver's URL through another spelling of its host (`localhost`, `[::1]`, `2130706433`…). */
+  urlFor(host: string, path = '/'): string {
+    return `http://${host}:${this.listeningPort}${path}`;
+  }
+
+  /** Queues answers for the next requests, in order. */
+  reply(...answers: ReceiverAnswer[]): this {
+    this.script.push(...answers);
+    return this;
+  }
+
+  /** The next request not yet returned by `next()`, as soon as it has arrived. */
+  async next(): Promise<ReceivedRequest> {
+    await this.waitFor(this.consumed + 1);
+    return this.requests[this.consumed++];
+  }
+
+  /** Resolves once at least `n` requests have arrived in total. */
+  waitFor(n: number): Promise<ReceivedRequest[]> {
+    if (this.requests.length >= n) return Promise.resolve(this.requests.slice());
+    return new Promise((resolve) => {
+      const onRequest = () => {
+        if (this.requests.length < n) return;
+        this.events.off('request', onRequest);
+        resolve(this.requests.slice());
+      };
+      this.events.on('request', onRequest);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await Promise.all([
+      new Promise<void>((resolve) => this.server.close(() => resolve())),
+      this.ipv6Server ? new Promise<void>((resolve) => this.ipv6Server!.close(() => resolve())) : undefined,
+    ]);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const secrets = this.options.secrets ?? [];
+      const verifiedWith = secrets.filter((secret) => {
+        try {
+          new Webhook(secret).verify(body, headers, { jsonParse: false });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const verified = secrets.length === 0 ? null : verifiedWith.length > 0;
+      const answer: ReceiverAnswer = verified === false ? 401 : (this.script.shift() ?? 200);
+      this.requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers,
+        body,
+        verifiedWith,
+        verified,
+        answeredWith: answer === 'hang' ? 'hang' : typeof answer === 'number' ? answer : answer.status,
+      });
+      this.events.emit('request');
+      if (answer === 'hang') return;
+      const {
+        status,
+        headers: answerHeaders = {},
+        body: answerBody = '',
+      } = typeof answer === 'number' ? { status: answer } : answer;
+      res.writeHead(status, answerHeaders);
+      res.end(answerBody);
+    });
+  }
+}
+
+function listen(server: Server | NetServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
