@@ -52,11 +52,17 @@ export class CatalogCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   invalidate(change: Change): void {
-    if (change.kind === 'subscription') {
+    if (change.kind === 'subscription' && change.id === '*') {
+      // Many subscriptions changed at once (an SMS number opted out): forget them all.
+      this.subscriptions.clear();
+    } else if (change.kind === 'subscription') {
       this.subscriptions.delete(change.id);
       this.filters.delete(change.id);
     } else {
       this.topics.delete(change.id);
+      // A deleted topic took its subscriptions with it.
+      for (const [id, entry] of this.subscriptions)
+        if (entry.value?.topic === change.id) this.subscriptions.delete(id);
     }
   }
 

@@ -144,6 +144,11 @@ export class DeliveryService {
     const attemptEvent: CatalogEvent = {
       type: 'attempt',
       deliveryId: data.deliveryId,
+      // The delivery's identity, so the record can be created even if this event is applied first.
+      messageId: data.messageId,
+      subscriptionId: data.subscriptionId,
+      topic: sub.topic,
+      protocol: sub.protocol,
       run: data.run,
       attempt,
       at: new Date().toISOString(),

@@ -5,8 +5,10 @@ import type {
   DeadEvent,
   DeliveriesEvent,
   MessageEvent,
+  ProviderStatusEvent,
   SubscriptionStatusEvent,
 } from './catalog-event';
+import { applyProviderStatus } from './deliveries-repository';
 import type { SqlClient } from './sql-client';
 import { jsonParam, sqlState } from './sql-values';
 
@@ -24,6 +26,7 @@ type Grouped = {
   dead: DeadEvent[];
   cancelled: CancelledEvent[];
   'subscription-status': SubscriptionStatusEvent[];
+  'provider-status': ProviderStatusEvent[];
 };
 
 /**
@@ -44,6 +47,7 @@ export class CatalogEventWriter {
       dead: [],
       cancelled: [],
       'subscription-status': [],
+      'provider-status': [],
     };
     for (const event of events) (g[event.type] as CatalogEvent[]).push(event);
     // Applying a batch is idempotent, so a transaction that lost a deadlock is simply run again.
@@ -68,6 +72,8 @@ export class CatalogEventWriter {
       if (g.dead.length > 0) await applyDead(tx, g.dead);
       if (g.cancelled.length > 0) await applyCancelled(tx, g.cancelled);
       if (g['subscription-status'].length > 0) await applySubscriptionStatus(tx, g['subscription-status']);
+      // Rare (one per SMS at most), so one statement each; after the attempts that set provider ids.
+      for (const e of g['provider-status']) await applyProviderStatus(tx, e.providerMessageId, e.update);
     });
   }
 }

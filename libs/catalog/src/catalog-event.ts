@@ -1,3 +1,4 @@
+import type { ProviderStatusUpdate } from './catalog-types';
 import type {
   AttemptOutcome,
   DeliveryStatus,
@@ -82,8 +83,24 @@ export interface SubscriptionStatusEvent {
 }
 
 /**
+ * A provider's report on a message it accepted (Twilio status callback). It travels through the same
+ * stream as the attempt that recorded the provider's message id, so it is applied after it.
+ */
+export interface ProviderStatusEvent {
+  type: 'provider-status';
+  providerMessageId: string;
+  update: ProviderStatusUpdate;
+}
+
+/**
  * What workers record in the catalog, batched by `applyEvents`. JSON-serialisable (events travel
  * through a Redis stream), so times are ISO strings.
  */
 export type CatalogEvent =
-  MessageEvent | DeliveriesEvent | AttemptEvent | DeadEvent | CancelledEvent | SubscriptionStatusEvent;
+  | MessageEvent
+  | DeliveriesEvent
+  | AttemptEvent
+  | DeadEvent
+  | CancelledEvent
+  | SubscriptionStatusEvent
+  | ProviderStatusEvent;

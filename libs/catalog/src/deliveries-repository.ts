@@ -62,34 +62,7 @@ export class DeliveriesRepository {
     providerMessageId: string,
     update: ProviderStatusUpdate,
   ): Promise<DeliveryRecord | null> {
-    return this.sql.transaction(async (tx) => {
-      const { rows } = await tx.query<DeliveryRow>(
-        `UPDATE deliveries
-         SET status = $2,
-             last_error = CASE WHEN $2 = 'dead' THEN $3::text ELSE last_error END,
-             last_status_code = CASE WHEN $2 = 'dead' THEN $4::int ELSE last_status_code END,
-             updated_at = now()
-         WHERE id = (SELECT id FROM deliveries WHERE provider_message_id = $1 ORDER BY id LIMIT 1)
-           AND status <> $2 AND status NOT IN ('dead', 'cancelled')
-         RETURNING ${DELIVERY_COLUMNS}`,
-        [providerMessageId, update.status, textParam(update.error), update.errorCode ?? null],
-      );
-      const changed = rows[0];
-      if (!changed) return this.findByProviderMessageIdIn(tx, providerMessageId);
-      if (update.status === 'dead') {
-        await tx.query(
-          `INSERT INTO dead_letters (id, delivery_id, run, message_id, subscription_id, topic, protocol, endpoint,
-             attempts, reason, last_error, last_status_code, dead_at)
-           SELECT $1, d.id, d.run, d.message_id, d.subscription_id, d.topic, d.protocol, s.endpoint,
-                  d.last_attempt, $3, d.last_error, d.last_status_code, now()
-           FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-           WHERE d.id = $2
-           ON CONFLICT DO NOTHING`,
-          [newId('dlq'), changed.id, update.reason ?? 'provider reported the message undelivered'],
-        );
-      }
-      return toDelivery(changed);
-    });
+    return this.sql.transaction((tx) => applyProviderStatus(tx, providerMessageId, update));
   }
 
   /** Cancels a subscription's pending and retrying deliveries; returns how many. */
@@ -103,13 +76,6 @@ export class DeliveriesRepository {
       [subscriptionId, textParam(reason)],
     );
     return rowCount;
-  }
-
-  private async findByProviderMessageIdIn(
-    sql: SqlClient,
-    providerMessageId: string,
-  ): Promise<DeliveryRecord | null> {
-    return new DeliveriesRepository(sql).findByProviderMessageId(providerMessageId);
   }
 
   private async listBy(
@@ -127,4 +93,42 @@ export class DeliveriesRepository {
     );
     return toPage(rows, limit, toDelivery, (d) => d.id);
   }
+}
+
+/**
+ * Records a provider's final status for a message it had accepted, inside the caller's transaction.
+ * 'dead' also files a dead letter (when the subscription still exists). A dead delivery is not brought
+ * back by a late 'delivered', nor a cancelled one changed. Null if no delivery has that provider id.
+ */
+export async function applyProviderStatus(
+  tx: SqlClient,
+  providerMessageId: string,
+  update: ProviderStatusUpdate,
+): Promise<DeliveryRecord | null> {
+  const { rows } = await tx.query<DeliveryRow>(
+    `UPDATE deliveries
+     SET status = $2,
+         last_error = CASE WHEN $2 = 'dead' THEN $3::text ELSE last_error END,
+         last_status_code = CASE WHEN $2 = 'dead' THEN $4::int ELSE last_status_code END,
+         updated_at = now()
+     WHERE id = (SELECT id FROM deliveries WHERE provider_message_id = $1 ORDER BY id LIMIT 1)
+       AND status <> $2 AND status NOT IN ('dead', 'cancelled')
+     RETURNING ${DELIVERY_COLUMNS}`,
+    [providerMessageId, update.status, textParam(update.error), update.errorCode ?? null],
+  );
+  const changed = rows[0];
+  if (!changed) return new DeliveriesRepository(tx).findByProviderMessageId(providerMessageId);
+  if (update.status === 'dead') {
+    await tx.query(
+      `INSERT INTO dead_letters (id, delivery_id, run, message_id, subscription_id, topic, protocol, endpoint,
+         attempts, reason, last_error, last_status_code, dead_at)
+       SELECT $1, d.id, d.run, d.message_id, d.subscription_id, d.topic, d.protocol, s.endpoint,
+              d.last_attempt, $3, d.last_error, d.last_status_code, now()
+       FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+       WHERE d.id = $2
+       ON CONFLICT DO NOTHING`,
+      [newId('dlq'), changed.id, update.reason ?? 'provider reported the message undelivered'],
+    );
+  }
+  return toDelivery(changed);
 }

@@ -4,7 +4,7 @@ export type ChangeKind = 'subscription' | 'topic';
 
 export interface Change {
   kind: ChangeKind;
-  /** Subscription id or topic name. */
+  /** Subscription id (`*`: any number of subscriptions) or topic name. */
   id: string;
   /** For a subscription change: its topic, so that topic-level caches drop it too. */
   topic?: string;
