@@ -62,6 +62,8 @@ export function parseRetryAfter(
   if (raw === undefined || raw === null) return undefined;
   const trimmed = raw.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date names its weekday and month; V8 would otherwise read "-5" or "1.5" as dates.
+  if (!/^[A-Za-z]{3},/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

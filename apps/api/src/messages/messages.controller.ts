@@ -5,7 +5,8 @@ import { FanoutService } from '@herald/worker';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { RequireScope } from '../auth/auth.decorators';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import { assertTopic, type Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { badRequest, notFound, problem, validationFailed } from '../problem/problem';
 import { TOPIC_NAME } from '../topics/topic.dto';
@@ -22,6 +23,18 @@ export class DeliveryListQuery extends PageQuery {
 }
 
 const MSG_ID = /^msg_[0-9A-Z]{26}$/;
+
+/**
+ * accepted: not fanned out yet; delivering: deliveries still pending or retrying; delivered: every
+ * matched delivery delivered (or cancelled); failed: done, with at least one dead letter.
+ */
+export function messageStatus(counts: {
+  pending: number;
+  failed: number;
+}): 'delivering' | 'delivered' | 'failed' {
+  if (counts.pending > 0) return 'delivering';
+  return counts.failed > 0 ? 'failed' : 'delivered';
+}
 const TOPIC_CACHE_MS = 5000;
 
 @ApiTags('messages')
@@ -121,12 +134,16 @@ export class MessagesController {
 
   @Get('messages/:id')
   @RequireScope('read')
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
     const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
-    if (message) return message;
+    if (message) {
+      assertTopic(p, message.topic);
+      return { ...message, status: messageStatus(message.counts) };
+    }
     // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
     const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
     if (!payload) throw notFound(`Message "${id}"`);
+    assertTopic(p, payload.topic);
     return {
       id: payload.id,
       topic: payload.topic,
@@ -140,10 +157,11 @@ export class MessagesController {
 
   @Get('messages/:id/deliveries')
   @RequireScope('read')
-  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery, @CurrentPrincipal() p: Principal) {
     if (!MSG_ID.test(id)) throw notFound(`Message "${id}"`);
     const known = (await this.catalog.messages.get(id)) ?? (await this.store.getPayload(id));
     if (!known) throw notFound(`Message "${id}"`);
+    assertTopic(p, known.topic);
     return this.catalog.deliveries.listByMessage(id, { status: q.status }, page(q));
   }
 }
