@@ -2,7 +2,7 @@ import { Catalog, type RedrivenDeadLetter } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
 import { QueueClient, type NotificationJob } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import { assertTopic, canUseTopic, type Principal } from '../auth/principal';
@@ -25,19 +25,7 @@ export class DeadLetterFilter {
   subscriptionId?: string;
 }
 
-export class DeadLetterListQuery extends PageQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,256}$/, { message: 'must be a topic name' })
-  topic?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  subscriptionId?: string;
-}
+export class DeadLetterListQuery extends IntersectionType(PageQuery, DeadLetterFilter) {}
 
 @ApiTags('dead letters')
 @ApiBearerAuth()
