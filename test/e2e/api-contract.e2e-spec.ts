@@ -353,6 +353,20 @@ describe('API contract: auth, scopes and bad input', () => {
     },
     { name: 'confirm without token', method: 'GET', path: '/v1/subscriptions/confirm', status: 400 },
     {
+      name: 'dead-letter list with a bad topic',
+      method: 'GET',
+      path: '/v1/dead-letters?topic=a%20b',
+      status: 400,
+      field: 'topic',
+    },
+    {
+      name: 'dead-letter list with a bad limit',
+      method: 'GET',
+      path: '/v1/dead-letters?limit=5000',
+      status: 400,
+      field: 'limit',
+    },
+    {
       name: 'redrive many without filter',
       method: 'POST',
       path: '/v1/dead-letters/redrive',
