@@ -51,10 +51,11 @@ export interface TestHerald {
 
 /**
  * Boots Herald in this process (API + workers) against the test Redis (a private key prefix) and the
- * chosen catalog (PGlite in memory, or a fresh PostgreSQL database).
+ * chosen catalog (PGlite in memory, or a fresh PostgreSQL database). `env` overrides any setting; an
+ * `env.DATABASE_URL` is used as given (the caller owns it) instead of a fresh database.
  */
 export async function startHerald(kind: CatalogKind, env: Record<string, string> = {}): Promise<TestHerald> {
-  const db = kind === 'postgres' ? await createTestDatabase() : null;
+  const db = kind === 'postgres' && !env.DATABASE_URL ? await createTestDatabase() : null;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = ensureAdminKey(

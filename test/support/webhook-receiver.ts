@@ -4,11 +4,14 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { Webhook } from 'standardwebhooks';
 
 /**
- * How the receiver answers one request: a status code, a status with headers and body, or `'hang'`
- * (never answer, to exercise timeouts). With an empty script every request gets 200.
+ * How the receiver answers one request: a status code, a status with headers and body (sent once
+ * `after` settles, when given: a slow receiver the test releases), or `'hang'` (never answer, to
+ * exercise timeouts). With an empty script every request gets 200.
  */
 export type ReceiverAnswer =
-  number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+  | number
+  | { status: number; headers?: Record<string, string>; body?: string; after?: Promise<unknown> }
+  | 'hang';
 
 export interface ReceivedRequest {
   method: string;
@@ -155,9 +158,14 @@ export class WebhookReceiver {
         status,
         headers: answerHeaders = {},
         body: answerBody = '',
+        after,
       } = typeof answer === 'number' ? { status: answer } : answer;
-      res.writeHead(status, answerHeaders);
-      res.end(answerBody);
+      const send = () => {
+        res.writeHead(status, answerHeaders);
+        res.end(answerBody);
+      };
+      if (after) void after.then(send, send);
+      else send();
     });
   }
 }

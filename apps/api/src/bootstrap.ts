@@ -19,6 +19,8 @@ import { createValidationPipe } from './problem/validation';
 
 /** Routes that take form posts (Twilio callbacks, RFC 8058 one-click unsubscribe). */
 const FORM_ROUTES = ['/v1/providers/twilio/', '/v1/subscriptions/unsubscribe'];
+/** RFC 8058 says one-click POSTs SHOULD be multipart/form-data; that route reads nothing from the body. */
+const UNSUBSCRIBE_ROUTE = '/v1/subscriptions/unsubscribe';
 
 /** Builds the HTTP application (not listening yet), with the workers inside when the role says so. */
 export async function createApiApp(config: HeraldConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -47,11 +49,28 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
     const isJson = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type);
     const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
     if (isJson || (isForm && FORM_ROUTES.some((p) => req.url.startsWith(p)))) return;
+    if (/^multipart\/form-data\s*(;|$)/i.test(type) && req.url.startsWith(UNSUBSCRIBE_ROUTE)) return;
     const body = problem(415, 'Send the body as application/json.');
     await reply
       .status(415)
       .header('content-type', 'application/problem+json; charset=utf-8')
       .send(JSON.stringify(body));
+  });
+  // Only the one-click unsubscribe route gets this far with multipart: read (within bodyLimit) and drop it.
+  fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, _body, done) =>
+    done(null, undefined),
+  );
+  // One line per request; the route pattern, never the raw URL, whose query may carry tokens.
+  fastify.addHook('onResponse', async (req, reply) => {
+    logger.info(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unknown',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
   });
   app.useGlobalFilters(new ProblemFilter(logger, config.maxBodyBytes));
   app.useGlobalPipes(createValidationPipe());
@@ -66,7 +85,8 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }
 

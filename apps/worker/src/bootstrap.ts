@@ -17,7 +17,8 @@ export async function startWorkerApp(config: HeraldConfig, logger: Logger): Prom
   const app = await NestFactory.createApplicationContext(WorkerAppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.init();
   return app;
 }

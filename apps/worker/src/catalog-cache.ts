@@ -1,15 +1,17 @@
 import { Catalog } from '@herald/catalog';
 import {
   compileFilterPolicy,
+  FilterPolicyError,
   type CompiledFilterPolicy,
   type MessagePayload,
   type Subscription,
   type Topic,
 } from '@herald/core';
 import { ChangeNotifier, MessageStore, type Change } from '@herald/queue';
-import { REDIS } from '@herald/runtime';
+import { LOGGER, REDIS } from '@herald/runtime';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import type { Logger } from 'pino';
 
 interface Entry<T> {
   value: T;
@@ -38,6 +40,7 @@ export class CatalogCache implements OnModuleInit, OnApplicationShutdown {
     private readonly store: MessageStore,
     private readonly changes: ChangeNotifier,
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -92,10 +95,26 @@ export class CatalogCache implements OnModuleInit, OnApplicationShutdown {
     const version = sub.updatedAt.getTime();
     const hit = this.filters.get(sub.id);
     if (hit && hit.updatedAt === version) return hit.compiled;
-    const compiled = sub.filterPolicy ? compileFilterPolicy(sub.filterPolicy, sub.filterPolicyScope) : null;
+    const compiled = sub.filterPolicy ? this.compile(sub) : null;
     if (this.filters.size >= MAX_ENTRIES) this.filters.clear();
     this.filters.set(sub.id, { updatedAt: version, compiled });
     return compiled;
+  }
+
+  /**
+   * A stored policy the validator refuses (saved by an older release, or edited in the database) must
+   * not stop the whole fan-out: it matches nothing, and the log says which subscription to fix.
+   */
+  private compile(sub: Subscription): CompiledFilterPolicy {
+    try {
+      return compileFilterPolicy(sub.filterPolicy ?? {}, sub.filterPolicyScope);
+    } catch (err) {
+      this.log.error(
+        { subscriptionId: sub.id, errors: err instanceof FilterPolicyError ? err.errors : String(err) },
+        'subscription has an invalid filter policy; it receives nothing until the policy is fixed',
+      );
+      return { scope: sub.filterPolicyScope, matches: () => false };
+    }
   }
 
   private async cached<T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> {

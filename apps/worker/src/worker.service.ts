@@ -52,7 +52,13 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     this.recorderRedis = this.redis.duplicate();
     this.recorderRedis.on('error', () => undefined);
-    this.recorder = new CatalogRecorder(this.recorderRedis, this.config.queuePrefix, this.catalog, this.log);
+    this.recorder = new CatalogRecorder(
+      this.recorderRedis,
+      this.config.queuePrefix,
+      this.catalog,
+      this.log,
+      this.config.worker.lockDurationMs,
+    );
     await this.recorder.start();
 
     const common = {
@@ -110,6 +116,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Graceful drain: stop taking jobs, let running deliveries finish (their locks hand back the rest). */
   async beforeApplicationShutdown(): Promise<void> {
+    this.log.info({ queues: this.workers.length }, 'draining workers: no new jobs, finishing running ones');
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.sweeping;
     await Promise.all(this.workers.map((w) => w.close()));

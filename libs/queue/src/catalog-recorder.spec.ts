@@ -33,6 +33,26 @@ class FlakyCatalog implements CatalogWriter {
   }
 }
 
+/** A catalog whose first write waits until the test releases it. */
+class GatedCatalog extends FlakyCatalog {
+  release!: () => void;
+  /** Resolves when the first write has started. */
+  readonly busy: Promise<void>;
+  private started!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+
+  constructor() {
+    super();
+    this.busy = new Promise((resolve) => (this.started = resolve));
+  }
+
+  override async applyEvents(events: CatalogEvent[]): Promise<void> {
+    this.started();
+    await this.gate;
+    return super.applyEvents(events);
+  }
+}
+
 describe('CatalogRecorder', () => {
   let redis: Redis;
   const prefix = `{r${randomBytes(4).toString('hex')}}`;
@@ -61,6 +81,26 @@ describe('CatalogRecorder', () => {
       Array.from({ length: 10 }, (_, i) => [`dlv_${i}`, `dlv_${100 + i}`]).flat(),
     );
     expect(await stream.backlog()).toBe(0);
+  });
+
+  it('on stop, still writes what was emitted while it was busy (a draining worker loses no outcome)', async () => {
+    const own = `{r${randomBytes(4).toString('hex')}}`;
+    const stream = new CatalogEventStream(redis, own);
+    const catalog = new GatedCatalog();
+    const recorder = new CatalogRecorder(redis.duplicate(), own, catalog, silent);
+    await recorder.start();
+    await stream.emit(cancelled(300));
+    await catalog.busy;
+    await stream.emit(cancelled(301));
+    const stopping = recorder.stop();
+    catalog.release();
+    await stopping;
+    expect(catalog.applied.map((e) => (e.type === 'cancelled' ? e.deliveryId : ''))).toEqual([
+      'dlv_300',
+      'dlv_301',
+    ]);
+    expect(await stream.backlog()).toBe(0);
+    await redis.del(`${own}:catalog-events`);
   });
 
   it('picks up what a stopped recorder left in the stream', async () => {

@@ -17,7 +17,9 @@ type StreamEntry = [id: string, fields: string[]];
 const BATCH = 500;
 const BLOCK_MS = 200;
 /** Entries a consumer read but did not acknowledge for this long are taken over (their consumer died). */
-const CLAIM_IDLE_MS = 30_000;
+const DEFAULT_CLAIM_IDLE_MS = 30_000;
+/** At most this many batches are written on stop, so a stopping recorder does not chase other workers' events. */
+const FLUSH_MAX_BATCHES = 10;
 
 /**
  * Reads catalog events from the Redis stream in batches and applies them in one transaction each.
@@ -38,6 +40,12 @@ export class CatalogRecorder {
     prefix: string,
     private readonly catalog: CatalogWriter,
     private readonly log: RecorderLogger,
+    /**
+     * How long an entry read by another recorder stays unacknowledged before this one takes it over;
+     * the workers pass their job lock duration, so a dead worker's outcomes are recorded as soon as
+     * its jobs run again. Taking over from a slow but live recorder only replays idempotent events.
+     */
+    private readonly claimIdleMs = DEFAULT_CLAIM_IDLE_MS,
   ) {
     this.key = catalogEventStreamKey(prefix);
   }
@@ -52,9 +60,27 @@ export class CatalogRecorder {
     this.loop = this.run();
   }
 
+  /** Stops reading, then writes what the stream already holds (a draining worker's last outcomes). */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.flush();
+  }
+
+  /** The loop may stop just before reading the last events: read what is there now, without blocking. */
+  private async flush(): Promise<void> {
+    try {
+      for (const cursor of ['0', '>'] as const) {
+        for (let batch = 0; batch < FLUSH_MAX_BATCHES; batch++) {
+          const entries = await this.read(cursor, false);
+          if (entries.length === 0) break;
+          await this.apply(entries);
+        }
+      }
+    } catch (err) {
+      // Nothing is lost: the entries stay in the stream for the next recorder.
+      this.log.error({ err }, 'catalog recorder could not write its last events before stopping');
+    }
   }
 
   private async run(): Promise<void> {
@@ -63,7 +89,7 @@ export class CatalogRecorder {
     let cursor: '0' | '>' = '0';
     while (this.running) {
       try {
-        if (Date.now() - this.lastClaim > CLAIM_IDLE_MS / 2) await this.claimAbandoned();
+        if (Date.now() - this.lastClaim > this.claimIdleMs / 2) await this.claimAbandoned();
         const entries = await this.read(cursor);
         if (entries.length === 0) {
           if (cursor === '0') cursor = '>';
@@ -81,9 +107,9 @@ export class CatalogRecorder {
     }
   }
 
-  private async read(cursor: '0' | '>'): Promise<StreamEntry[]> {
+  private async read(cursor: '0' | '>', block = cursor === '>'): Promise<StreamEntry[]> {
     const args: Array<string | number> = ['GROUP', RECORDER_GROUP, this.consumer, 'COUNT', BATCH];
-    if (cursor === '>') args.push('BLOCK', BLOCK_MS);
+    if (block) args.push('BLOCK', BLOCK_MS);
     args.push('STREAMS', this.key, cursor);
     const res = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
       ...args,
@@ -97,7 +123,7 @@ export class CatalogRecorder {
       this.key,
       RECORDER_GROUP,
       this.consumer,
-      CLAIM_IDLE_MS,
+      this.claimIdleMs,
       '0',
       'COUNT',
       BATCH,

@@ -12,7 +12,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, Public, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
@@ -26,6 +26,7 @@ import {
   TokenQuery,
   UpdateSubscriptionDto,
 } from './subscription.dto';
+import { subscriptionBody } from './subscription-body';
 import { subscriptionView, SubscriptionsService } from './subscriptions.service';
 
 const wantsJson = (accept: string | undefined) =>
@@ -42,12 +43,14 @@ export class SubscriptionsController {
 
   @Post('topics/:name/subscriptions')
   @RequireScope('subscribe')
+  @ApiBody({ type: CreateSubscriptionDto })
   async create(
     @Param('name') name: string,
-    @Body() dto: CreateSubscriptionDto,
+    @Body() raw: unknown,
     @CurrentPrincipal() p: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    const dto = await subscriptionBody(CreateSubscriptionDto, raw);
     const { subscription, created } = await this.subs.create(name, dto, p);
     void reply.status(created ? 201 : 200);
     return created && subscription.secret
@@ -116,11 +119,9 @@ export class SubscriptionsController {
 
   @Patch('subscriptions/:id')
   @RequireScope('subscribe')
-  async update(
-    @Param('id') id: string,
-    @Body() dto: UpdateSubscriptionDto,
-    @CurrentPrincipal() p: Principal,
-  ) {
+  @ApiBody({ type: UpdateSubscriptionDto })
+  async update(@Param('id') id: string, @Body() raw: unknown, @CurrentPrincipal() p: Principal) {
+    const dto = await subscriptionBody(UpdateSubscriptionDto, raw);
     return subscriptionView(await this.subs.update(id, dto, p));
   }
 

@@ -300,7 +300,7 @@ describe('SmsAdapter', () => {
       const result = check(endpoint);
       expect(result.ok).toBe(false);
       expect(!result.ok && result.message).toMatch(
-        /^endpoint must be a (valid )?phone number in E\.164 form, such as \+14155550100/,
+        /^must be a (valid )?phone number in E\.164 form, such as \+14155550100/,
       );
     });
   });

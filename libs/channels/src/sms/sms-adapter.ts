@@ -58,13 +58,13 @@ export class SmsAdapter implements ChannelAdapter {
     const trimmed = endpoint.trim();
     const compact = trimmed.replace(/[\s.()-]/g, '');
     if (!/^\+\d+$/.test(compact)) {
-      return { ok: false, message: `endpoint must be a phone number in E.164 form, ${E164_EXAMPLE}` };
+      return { ok: false, message: `must be a phone number in E.164 form, ${E164_EXAMPLE}` };
     }
     const parsed = parsePhoneNumberFromString(compact);
     if (!parsed || !parsed.isValid()) {
       return {
         ok: false,
-        message: `endpoint must be a valid phone number in E.164 form, ${E164_EXAMPLE} (no such number in its country's plan)`,
+        message: `must be a valid phone number in E.164 form, ${E164_EXAMPLE} (no such number in its country's plan)`,
       };
     }
     return { ok: true, endpoint: parsed.number };

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * A built Herald entry point (`node <build>/apps/…/main.js`) running as a child process with exactly
+ * the environment given (plus PATH), its stdout and stderr collected. Waiting is event-driven:
+ * `waitForOutput` resolves when a line matching appears, `exited` when the process ends.
+ */
+export class HeraldProcess {
+  private static readonly running = new Set<HeraldProcess>();
+
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<ProcessExit>;
+  private readonly child: ChildProcess;
+  private exit: ProcessExit | null = null;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(main: string, env: Record<string, string>, options: { cwd?: string } = {}) {
+    this.child = spawn(process.execPath, [main], {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    HeraldProcess.running.add(this);
+    this.child.stdout!.on('data', (c: Buffer) => {
+      this.stdout += c.toString();
+      this.notify();
+    });
+    this.child.stderr!.on('data', (c: Buffer) => {
+      this.stderr += c.toString();
+      this.notify();
+    });
+    this.exited = new Promise((resolve) => {
+      // 'close' rather than 'exit': every byte of stdout and stderr has been read by then.
+      this.child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        HeraldProcess.running.delete(this);
+        this.notify();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** True until the process has ended. */
+  get running(): boolean {
+    return this.exit === null;
+  }
+
+  /** Everything the process wrote, stdout then stderr. */
+  get output(): string {
+    return `${this.stdout}${this.stderr}`;
+  }
+
+  /** The JSON log lines on stdout, parsed (the structured log is pino's JSON lines). */
+  get logLines(): Array<Record<string, unknown>> {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Resolves once stdout or stderr matches `pattern`; rejects if the process ends first. */
+  async waitForOutput(pattern: RegExp, what = String(pattern)): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(this.output)) {
+          this.waiters.delete(check);
+          resolve();
+        } else if (this.exit) {
+          this.waiters.delete(check);
+          reject(
+            new Error(
+              `the process ended (${JSON.stringify(this.exit)}) before ${what}:\n${this.output.slice(-3000)}`,
+            ),
+          );
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** SIGTERM, and the exit it led to. */
+  async stop(): Promise<ProcessExit> {
+    this.kill('SIGTERM');
+    return this.exited;
+  }
+
+  /** Kills (SIGKILL) every process started here that is still running: for afterAll/afterEach. */
+  static async killAll(): Promise<void> {
+    const left = [...HeraldProcess.running];
+    for (const p of left) p.kill('SIGKILL');
+    await Promise.all(left.map((p) => p.exited));
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
