@@ -195,6 +195,34 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('webhook delivery end to end 
     expect(after.body.status).toBe('disabled');
   });
 
+  it('fans one message out to 120 subscriptions (several delivery batches), each delivered once and recorded', async () => {
+    const topic = `many-${kind}`;
+    expect((await herald.request('POST', '/v1/topics', { name: topic })).status).toBe(201);
+    const ids = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      const res = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, {
+        protocol: 'webhook',
+        endpoint: receiver.urlFor('127.0.0.1', `/s${i}`),
+        skipConfirmation: true,
+      });
+      expect(res.status).toBe(201);
+      ids.add(res.body.id);
+    }
+    const messageId = await publish(topic, { fanout: true });
+    const requests = await receiver.waitFor(120);
+    expect(new Set(requests.map((r) => r.headers['x-herald-subscription-id']))).toEqual(ids);
+    expect(requests.every((r) => r.headers['webhook-id'] === messageId)).toBe(true);
+    const message = await eventually(async () => {
+      const m = await herald.request('GET', `/v1/messages/${messageId}`);
+      return m.body?.counts?.delivered === 120 ? m.body : undefined;
+    }, '120 recorded deliveries');
+    expect(message).toMatchObject({
+      status: 'delivered',
+      counts: { matched: 120, filteredOut: 0, pending: 0, failed: 0 },
+    });
+    expect(receiver.requests).toHaveLength(120);
+  });
+
   it('publishes once per idempotency key', async () => {
     const { topic } = await subscribed();
     const first = await herald.request(

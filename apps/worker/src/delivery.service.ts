@@ -8,6 +8,7 @@ import {
   retryDelayMs,
   type DeliveryOutcome,
   type DeliveryPolicy,
+  type Protocol,
   type Subscription,
   type Topic,
 } from '@herald/core';
@@ -20,7 +21,9 @@ import {
   type ConfirmationJob,
   type DeliveryJob,
   type JobHandle,
+  type NotificationBatchJob,
   type NotificationJob,
+  QueueClient,
 } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -28,6 +31,7 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { ChannelRegistry } from './channel-registry';
 import { linksFor } from './links';
+import { Semaphore } from './semaphore';
 
 /** What a delivery that can no longer be made needs to become a dead letter. */
 export interface DeadLetterInput {
@@ -45,6 +49,8 @@ export interface DeadLetterInput {
  */
 @Injectable()
 export class DeliveryService {
+  private readonly slots = new Map<Protocol, Semaphore>();
+
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(LOGGER) private readonly log: Logger,
@@ -54,40 +60,79 @@ export class DeliveryService {
     private readonly events: CatalogEventStream,
     private readonly changes: ChangeNotifier,
     private readonly limiter: RateLimiter,
+    private readonly queues: QueueClient,
   ) {}
 
   async handle(job: JobHandle<DeliveryJob>): Promise<void> {
-    if (job.data.kind === 'SubscriptionConfirmation') return this.confirm(job as JobHandle<ConfirmationJob>);
-    return this.notify(job as JobHandle<NotificationJob>);
+    switch (job.data.kind) {
+      case 'SubscriptionConfirmation':
+        return this.confirm(job as JobHandle<ConfirmationJob>);
+      case 'NotificationBatch':
+        return this.notifyBatch(job.data);
+      default:
+        return this.notify(job as JobHandle<NotificationJob>);
+    }
   }
 
+  /** One delivery in its own job (a retry, a redrive, a throttled delivery): BullMQ schedules what follows. */
   private async notify(job: JobHandle<NotificationJob>): Promise<void> {
-    const data = job.data;
-    const attempt = job.attemptsMade + 1;
+    const attempt = (job.data.attemptsBefore ?? 0) + job.attemptsMade + 1;
+    const step = await this.attempt(job.data, attempt);
+    await this.events.emit(...step.events);
+    if (step.next === 'postpone') await job.postpone(step.delayMs);
+    if (step.next === 'retry') throw new RetryLater(step.error, step.delayMs);
+  }
+
+  /**
+   * The first attempts of many deliveries of one message in one job: sent concurrently, recorded in one
+   * stream entry, and only the deliveries that must try again become jobs of their own. This spares the
+   * queue two round trips per delivery on the common path. A crash re-runs the whole batch: receivers
+   * may see a delivery twice, as at-least-once allows, and deduplicate on `webhook-id`.
+   */
+  private async notifyBatch(batch: NotificationBatchJob): Promise<void> {
+    const steps = await Promise.all(
+      batch.items.map(async (item) => {
+        const data: NotificationJob = { kind: 'Notification', messageId: batch.messageId, run: 1, ...item };
+        return { data, step: await this.attempt(data, 1) };
+      }),
+    );
+    await this.events.emit(...steps.flatMap(({ step }) => step.events));
+    const followUps = new Map<Protocol, Array<NotificationJob & { delayMs: number }>>();
+    for (const { data, step } of steps) {
+      if (step.next === 'done') continue;
+      const list = followUps.get(step.protocol) ?? [];
+      // A throttled delivery has made no attempt yet; a failed one continues its count.
+      list.push({ ...data, attemptsBefore: step.next === 'retry' ? 1 : 0, delayMs: step.delayMs });
+      followUps.set(step.protocol, list);
+    }
+    for (const [protocol, jobs] of followUps) await this.queues.addNotifications(protocol, jobs);
+  }
+
+  /**
+   * Makes attempt number `attempt` of one delivery and says what comes next. Never throws for an
+   * outcome: the caller records `events` and schedules the retry or the postponement.
+   */
+  private async attempt(data: NotificationJob, attempt: number): Promise<Step> {
     const sub = await this.cache.subscription(data.subscriptionId);
     if (!sub || sub.status !== 'active') {
-      await this.events.emit({
-        type: 'cancelled',
-        deliveryId: data.deliveryId,
-        run: data.run,
-        reason: sub ? `subscription is ${sub.status}` : 'subscription was deleted',
-      });
-      return;
+      const reason = sub ? `subscription is ${sub.status}` : 'subscription was deleted';
+      return done([{ type: 'cancelled', deliveryId: data.deliveryId, run: data.run, reason }]);
     }
     const topic = await this.cache.topic(sub.topic);
     const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
     const adapter = this.channels.adapter(sub.protocol);
     const message = await this.cache.payload(data.messageId);
     if (!message) {
-      await this.deadLetter({
-        job: data,
-        subscription: sub,
-        attempts: attempt - 1,
-        reason: 'message payload no longer exists',
-        lastError: null,
-        lastStatusCode: null,
-      });
-      return;
+      return done(
+        this.deadLetterEvents({
+          job: data,
+          subscription: sub,
+          attempts: attempt - 1,
+          reason: 'message payload no longer exists',
+          lastError: null,
+          lastStatusCode: null,
+        }),
+      );
     }
     const request: DeliveryRequest = {
       kind: 'Notification',
@@ -98,42 +143,50 @@ export class DeliveryService {
       unsubscribeUrl: linksFor(this.config, sub).unsubscribeUrl,
       message,
     };
-    await this.throttle(job, adapter, request, sub, policy);
+    const wait = await this.throttleWait(adapter, request, sub, policy);
+    if (wait > 0) return { next: 'postpone', delayMs: wait, events: [], protocol: sub.protocol };
 
-    const started = performance.now();
-    const outcome = await safeSend(adapter, request);
-    const durationMs = Math.round(performance.now() - started);
-    await this.record(job, sub, policy, attempt, durationMs, outcome);
+    const { outcome, durationMs } = await this.sendSlot(sub.protocol).run(async () => {
+      const started = performance.now();
+      const result = await safeSend(adapter, request);
+      return { outcome: result, durationMs: Math.round(performance.now() - started) };
+    });
+    return this.outcomeStep(data, sub, policy, attempt, durationMs, outcome);
   }
 
-  /** Waits for the subscription's and the provider's throttles without spending an attempt. */
-  private async throttle(
-    job: JobHandle<NotificationJob>,
+  /** The per-channel limit on sends in flight in this process (`*_CONCURRENCY`). */
+  private sendSlot(protocol: Protocol): Semaphore {
+    let slot = this.slots.get(protocol);
+    if (!slot) {
+      slot = new Semaphore(this.config.concurrency[protocol]);
+      this.slots.set(protocol, slot);
+    }
+    return slot;
+  }
+
+  /** Milliseconds to wait for the subscription's and the provider's throttles (0: send now). */
+  private async throttleWait(
     adapter: ChannelAdapter,
     request: DeliveryRequest,
     sub: Subscription,
     policy: DeliveryPolicy,
-  ): Promise<void> {
+  ): Promise<number> {
     if (policy.throttlePerSecond) {
       const wait = await this.limiter.take(`sub:${sub.id}`, policy.throttlePerSecond);
-      if (wait > 0) await job.postpone(wait);
+      if (wait > 0) return wait;
     }
     const sender = adapter.senderThrottle?.(request);
-    if (sender) {
-      const wait = await this.limiter.take(sender.key, sender.perSecond);
-      if (wait > 0) await job.postpone(wait);
-    }
+    return sender ? this.limiter.take(sender.key, sender.perSecond) : 0;
   }
 
-  private async record(
-    job: JobHandle<NotificationJob>,
+  private async outcomeStep(
+    data: NotificationJob,
     sub: Subscription,
     policy: DeliveryPolicy,
     attempt: number,
     durationMs: number,
     outcome: DeliveryOutcome,
-  ): Promise<void> {
-    const data = job.data;
+  ): Promise<Step> {
     const exhausted = outcome.result === 'retry' && attempt >= policy.maxAttempts;
     const status =
       outcome.result === 'delivered'
@@ -159,52 +212,59 @@ export class DeliveryService {
       status,
       providerMessageId: outcome.result === 'delivered' ? (outcome.providerMessageId ?? null) : null,
     };
-    if (outcome.result === 'delivered') {
-      await this.events.emit(attemptEvent);
-      return;
-    }
+    if (outcome.result === 'delivered') return done([attemptEvent]);
     if (outcome.result === 'retry' && !exhausted) {
-      await this.events.emit(attemptEvent);
-      throw new RetryLater(outcome.error, retryDelayMs(attempt, policy, outcome.retryAfterMs));
+      return {
+        next: 'retry',
+        delayMs: retryDelayMs(attempt, policy, outcome.retryAfterMs),
+        error: outcome.error,
+        events: [attemptEvent],
+        protocol: sub.protocol,
+      };
     }
     if (outcome.result === 'failed' && outcome.action) await this.applyAction(sub, outcome.action);
-    await this.deadLetter(
-      {
+    return done([
+      attemptEvent,
+      ...this.deadLetterEvents({
         job: data,
         subscription: sub,
         attempts: attempt,
         reason: exhausted ? `retries exhausted after ${attempt} attempts` : 'permanent failure',
         lastError: outcome.error,
         lastStatusCode: outcome.statusCode ?? null,
-      },
-      attemptEvent,
-    );
+      }),
+    ]);
   }
 
-  /** Records a dead letter (with the attempt that caused it, when there is one) in one stream entry. */
-  async deadLetter(input: DeadLetterInput, attemptEvent?: CatalogEvent): Promise<void> {
+  /** Records a dead letter for a delivery BullMQ gave up on (the sweeper). */
+  async deadLetter(input: DeadLetterInput): Promise<void> {
+    await this.events.emit(...this.deadLetterEvents(input));
+  }
+
+  private deadLetterEvents(input: DeadLetterInput): CatalogEvent[] {
     const { job, subscription } = input;
-    const dead: CatalogEvent = {
-      type: 'dead',
-      id: newId('dlq'),
-      deliveryId: job.deliveryId,
-      run: job.run,
-      messageId: job.messageId,
-      subscriptionId: job.subscriptionId,
-      topic: subscription?.topic ?? '',
-      protocol: subscription?.protocol ?? 'webhook',
-      endpoint: subscription?.endpoint ?? '',
-      attempts: input.attempts,
-      reason: input.reason,
-      lastError: input.lastError,
-      lastStatusCode: input.lastStatusCode,
-      deadAt: new Date().toISOString(),
-    };
-    await this.events.emit(...(attemptEvent ? [attemptEvent, dead] : [dead]));
     this.log.warn(
       { deliveryId: job.deliveryId, subscriptionId: job.subscriptionId, reason: input.reason },
       'delivery dead-lettered',
     );
+    return [
+      {
+        type: 'dead',
+        id: newId('dlq'),
+        deliveryId: job.deliveryId,
+        run: job.run,
+        messageId: job.messageId,
+        subscriptionId: job.subscriptionId,
+        topic: subscription?.topic ?? '',
+        protocol: subscription?.protocol ?? 'webhook',
+        endpoint: subscription?.endpoint ?? '',
+        attempts: input.attempts,
+        reason: input.reason,
+        lastError: input.lastError,
+        lastStatusCode: input.lastStatusCode,
+        deadAt: new Date().toISOString(),
+      },
+    ];
   }
 
   /** 410 Gone disables the subscription; an SMS opt-out unsubscribes it. Rare, so written at once. */
@@ -249,6 +309,14 @@ export class DeliveryService {
     );
   }
 }
+
+/** What follows one attempt: nothing, a retry (an attempt spent), or a wait that spends none. */
+type Step =
+  | { next: 'done'; events: CatalogEvent[] }
+  | { next: 'retry'; delayMs: number; error: string; events: CatalogEvent[]; protocol: Protocol }
+  | { next: 'postpone'; delayMs: number; events: CatalogEvent[]; protocol: Protocol };
+
+const done = (events: CatalogEvent[]): Step => ({ next: 'done', events });
 
 function topicView(topic: Topic | null, name: string): Pick<Topic, 'name' | 'displayName'> {
   return { name, displayName: topic?.displayName ?? null };

@@ -5,7 +5,7 @@ import {
   QueueClient,
   type FanoutJob,
   type JobHandle,
-  type NotificationJob,
+  type NotificationBatchJob,
 } from '@herald/queue';
 import { LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -13,6 +13,24 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 
 export const FANOUT_PAGE = 1000;
+/** First attempts made in one job; failures and throttled deliveries get jobs of their own. */
+export const DELIVERY_BATCH = 50;
+
+/** Batches of a page's deliveries for one protocol, with ids derived from their first delivery. */
+function batchesOf(
+  messageId: string,
+  items: Array<{ deliveryId: string; subscriptionId: string }>,
+): Array<{ id: string; job: NotificationBatchJob }> {
+  const out: Array<{ id: string; job: NotificationBatchJob }> = [];
+  for (let i = 0; i < items.length; i += DELIVERY_BATCH) {
+    const chunk = items.slice(i, i + DELIVERY_BATCH);
+    out.push({
+      id: `bat_${chunk[0].deliveryId.slice(4)}`,
+      job: { kind: 'NotificationBatch', messageId, items: chunk },
+    });
+  }
+  return out;
+}
 
 export interface FanoutPlan {
   matched: Subscription[];
@@ -66,13 +84,13 @@ export class FanoutService {
       const page = await this.catalog.subscriptions.listActivePage(topic, after, FANOUT_PAGE);
       if (page.length === 0) break;
       const plan = this.match(page, message, parsedBody);
-      const byProtocol = new Map<Protocol, NotificationJob[]>();
+      const byProtocol = new Map<Protocol, Array<{ deliveryId: string; subscriptionId: string }>>();
       const items: Array<{ id: string; subscriptionId: string; protocol: Protocol }> = [];
       for (const sub of plan.matched) {
         const deliveryId = deliveryIdFor(messageId, sub.id);
         items.push({ id: deliveryId, subscriptionId: sub.id, protocol: sub.protocol });
         const list = byProtocol.get(sub.protocol) ?? [];
-        list.push({ kind: 'Notification', deliveryId, messageId, subscriptionId: sub.id, run: 1 });
+        list.push({ deliveryId, subscriptionId: sub.id });
         byProtocol.set(sub.protocol, list);
       }
       // The delivery records go into the stream before their jobs, so the recorder sees them first.
@@ -80,7 +98,8 @@ export class FanoutService {
         const created: CatalogEvent = { type: 'deliveries', messageId, topic, items };
         await this.events.emit(created);
       }
-      for (const [protocol, jobs] of byProtocol) await this.queues.addNotifications(protocol, jobs);
+      for (const [protocol, list] of byProtocol)
+        await this.queues.addNotificationBatches(protocol, batchesOf(messageId, list));
       matched += plan.matched.length;
       filteredOut += plan.filteredOut.length;
       after = page[page.length - 1].id;

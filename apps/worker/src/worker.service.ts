@@ -10,6 +10,7 @@ import {
   sweepFailedJobs,
   type DeliveryJob,
   type FanoutJob,
+  type NotificationJob,
 } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER, REDIS } from '@herald/runtime';
 import {
@@ -99,16 +100,22 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     let swept = 0;
     for (const protocol of PROTOCOLS) {
       swept += await sweepFailedJobs<DeliveryJob>(this.queues, deliveryQueueFor(protocol), async (job) => {
-        if (job.data.kind !== 'Notification') return;
-        const sub = await this.cache.subscription(job.data.subscriptionId);
-        await this.delivery.deadLetter({
-          job: job.data,
-          subscription: sub,
-          attempts: job.attemptsMade,
-          reason: `delivery job failed: ${job.failedReason}`,
-          lastError: job.failedReason,
-          lastStatusCode: null,
-        });
+        if (job.data.kind === 'SubscriptionConfirmation') return;
+        const { data } = job;
+        const deliveries: NotificationJob[] =
+          data.kind === 'NotificationBatch'
+            ? data.items.map((item) => ({ kind: 'Notification', messageId: data.messageId, run: 1, ...item }))
+            : [data];
+        for (const delivery of deliveries) {
+          await this.delivery.deadLetter({
+            job: delivery,
+            subscription: await this.cache.subscription(delivery.subscriptionId),
+            attempts: (delivery.attemptsBefore ?? 0) + job.attemptsMade,
+            reason: `delivery job failed: ${job.failedReason}`,
+            lastError: job.failedReason,
+            lastStatusCode: null,
+          });
+        }
       });
     }
     return swept;

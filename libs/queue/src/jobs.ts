@@ -16,6 +16,15 @@ export interface NotificationJob {
   subscriptionId: string;
   /** Incremented by each redrive: a fresh attempt budget. */
   run: number;
+  /** Attempts made before this job existed (a first attempt made in a batch). */
+  attemptsBefore?: number;
+}
+
+/** The first attempts of several deliveries of one message, made in one job (see DeliveryService). */
+export interface NotificationBatchJob {
+  kind: 'NotificationBatch';
+  messageId: string;
+  items: Array<{ deliveryId: string; subscriptionId: string }>;
 }
 
 export interface ConfirmationJob {
@@ -26,7 +35,7 @@ export interface ConfirmationJob {
   token: string;
 }
 
-export type DeliveryJob = NotificationJob | ConfirmationJob;
+export type DeliveryJob = NotificationJob | NotificationBatchJob | ConfirmationJob;
 
 /** Attempts a confirmation gets before Herald gives up (the operator can resend it). */
 export const CONFIRMATION_MAX_ATTEMPTS = 5;

@@ -1,7 +1,7 @@
 import { PROTOCOLS, type Protocol } from '@herald/core';
 import { Queue, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
-import type { ConfirmationJob, FanoutJob, NotificationJob } from './jobs';
+import type { ConfirmationJob, FanoutJob, NotificationBatchJob, NotificationJob } from './jobs';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
 
 /** Workers decide when a delivery is exhausted (the policy may change while it waits), not BullMQ. */
@@ -53,15 +53,42 @@ export class QueueClient {
     });
   }
 
-  /** Adds notification jobs in atomic chunks; job ids are deterministic, so adding twice adds nothing. */
-  async addNotifications(protocol: Protocol, jobs: NotificationJob[]): Promise<void> {
+  /**
+   * Adds notification jobs (each after its optional delay) in atomic chunks; job ids are deterministic,
+   * so adding twice adds nothing.
+   */
+  async addNotifications(
+    protocol: Protocol,
+    jobs: Array<NotificationJob & { delayMs?: number }>,
+  ): Promise<void> {
     const q = this.queue(deliveryQueueFor(protocol));
     for (let i = 0; i < jobs.length; i += BULK_CHUNK) {
       await q.addBulk(
-        jobs.slice(i, i + BULK_CHUNK).map((data) => ({
+        jobs.slice(i, i + BULK_CHUNK).map(({ delayMs, ...data }) => ({
           name: 'notify',
-          data: data,
-          opts: { ...deliveryJobOptions, jobId: notificationJobId(data) },
+          data,
+          opts: {
+            ...deliveryJobOptions,
+            jobId: notificationJobId(data),
+            ...(delayMs ? { delay: Math.round(delayMs) } : {}),
+          },
+        })),
+      );
+    }
+  }
+
+  /** Adds batches of first attempts; `id` is deterministic so a replayed fan-out page adds nothing. */
+  async addNotificationBatches(
+    protocol: Protocol,
+    batches: Array<{ id: string; job: NotificationBatchJob }>,
+  ): Promise<void> {
+    const q = this.queue(deliveryQueueFor(protocol));
+    for (let i = 0; i < batches.length; i += BULK_CHUNK) {
+      await q.addBulk(
+        batches.slice(i, i + BULK_CHUNK).map(({ id, job }) => ({
+          name: 'notify-batch',
+          data: job,
+          opts: { ...deliveryJobOptions, jobId: id },
         })),
       );
     }
