@@ -85,6 +85,9 @@ export class LambdaInvoker {
     if (!client) {
       const { accessKeyId, sessionToken, endpoint } = this.config;
       const secretAccessKey = this.config.secretAccessKey ?? '';
+      // Herald pins an SDK release that supports Node 20; its warning about later releases needing
+      // Node 22 would otherwise land in every worker's output at the first Lambda delivery.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       client = new LambdaClient({
         region,
         credentials: {
