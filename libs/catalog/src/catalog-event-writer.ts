@@ -154,6 +154,9 @@ async function insertDeliveries(sql: SqlClient, events: DeliveriesEvent[]): Prom
      FROM (
        SELECT DISTINCT ON (id) * FROM jsonb_to_recordset($1::text::jsonb)
          AS x(id text, message_id text, subscription_id text, topic text, protocol text)
+       -- Most rows exist already (the fan-out created them before their first attempt): skip them
+       -- before the attempt lookups below rather than at the conflict.
+       WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.id)
        ORDER BY id
      ) i
      LEFT JOIN LATERAL (
