@@ -205,4 +205,28 @@ describe.each(BACKENDS)('DeadLettersRepository on %s', (backend) => {
       protocol: 'email',
     });
   });
+  it('does not move back a redriven run that was recorded before the take (the job is enqueued first)', async () => {
+    const { ids } = await deadLetters(1);
+    const entry = (await catalog.deadLetters.get(ids[0]))!.entry;
+    // The redriven job (run 2) delivered and was recorded before the entry was taken.
+    await catalog.applyEvents([
+      {
+        type: 'attempt',
+        deliveryId: entry.deliveryId,
+        run: 2,
+        attempt: 1,
+        at: new Date().toISOString(),
+        durationMs: 12,
+        outcome: 'delivered',
+        statusCode: 200,
+        error: null,
+        status: 'delivered',
+        providerMessageId: null,
+      },
+    ]);
+    const [taken] = await catalog.deadLetters.take({ ids });
+    expect(taken).toMatchObject({ id: ids[0], run: 1, newRun: 2 });
+    expect(await catalog.deliveries.get(entry.deliveryId)).toMatchObject({ status: 'delivered', run: 2 });
+    expect(await catalog.deadLetters.get(ids[0])).toBeNull();
+  });
 });

@@ -61,8 +61,10 @@ export class DeadLettersRepository {
   }
 
   /**
-   * Takes entries for redrive in one statement: deletes them, and starts a new run of each delivery
-   * (status pending, a fresh attempt budget); each returned entry's `newRun` is that new run. Concurrent takes never return the same entry twice: a
+   * Takes entries for redrive in one statement: deletes them, and starts run `run + 1` of each delivery
+   * (status pending, a fresh attempt budget) unless that run was recorded already: the caller enqueues
+   * the redriven job first, so a crash never leaves a taken entry without a job. Each returned entry's
+   * `newRun` is `run + 1`. Concurrent takes never return the same entry twice: a
    * row deleted by one is gone for the other, and a filter take skips rows another take holds. A
    * filter take returns at most `limit` (default 1000) entries; call again until it returns fewer.
    */
@@ -93,13 +95,16 @@ export class DeadLettersRepository {
                 attempts, run + 1, 0, last_error, last_status_code
          FROM taken ORDER BY delivery_id, run DESC
          ON CONFLICT (id) DO UPDATE
-           SET run = GREATEST(deliveries.run + 1, excluded.run), last_attempt = 0, status = 'pending',
+           -- The redriven job (run + 1) may already have run and been recorded: never move it back.
+           SET run = GREATEST(deliveries.run, excluded.run),
+               last_attempt = CASE WHEN deliveries.run >= excluded.run THEN deliveries.last_attempt ELSE 0 END,
+               status = CASE WHEN deliveries.run >= excluded.run THEN deliveries.status ELSE 'pending' END,
                updated_at = now()
          RETURNING id, run
        )
        SELECT t.*, r.run AS new_run FROM taken t LEFT JOIN restarted r ON r.id = t.delivery_id ORDER BY t.id`,
       params,
     );
-    return rows.map((row) => ({ ...toDeadLetter(row), newRun: row.new_run ?? row.run + 1 }));
+    return rows.map((row) => ({ ...toDeadLetter(row), newRun: row.run + 1 }));
   }
 }

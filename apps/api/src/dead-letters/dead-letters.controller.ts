@@ -1,4 +1,4 @@
-import { Catalog, type RedrivenDeadLetter } from '@herald/catalog';
+import { Catalog, type DeadLetter } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
 import { QueueClient, type NotificationJob } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
@@ -58,14 +58,12 @@ export class DeadLettersController {
     }
     let redriven = 0;
     for (;;) {
-      const taken = await this.catalog.deadLetters.take({
-        topic: body.topic,
-        subscriptionId: body.subscriptionId,
-        limit: 500,
-      });
-      if (taken.length === 0) break;
-      await this.enqueue(taken);
-      redriven += taken.length;
+      const page = await this.catalog.deadLetters.list(
+        { topic: body.topic, subscriptionId: body.subscriptionId },
+        { limit: 500 },
+      );
+      if (page.items.length === 0) break;
+      redriven += await this.redriveEntries(page.items);
     }
     return { redriven };
   }
@@ -83,10 +81,9 @@ export class DeadLettersController {
   @RequireScope('admin')
   @HttpCode(202)
   async redrive(@Param('id') id: string) {
-    const taken = DLQ_ID.test(id) ? await this.catalog.deadLetters.take({ ids: [id] }) : [];
-    if (taken.length === 0) throw notFound(`Dead letter "${id}"`);
-    await this.enqueue(taken);
-    return { redriven: taken.length };
+    const found = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
+    if (!found) throw notFound(`Dead letter "${id}"`);
+    return { redriven: await this.redriveEntries([found.entry]) };
   }
 
   @Delete(':id')
@@ -98,10 +95,11 @@ export class DeadLettersController {
   }
 
   /**
-   * A redriven delivery is a new job (new run, new attempt budget); its history stays on the delivery.
-   * The entries are taken first so the delivery's new run is recorded before any attempt of it can be.
+   * A redriven delivery is a new job (run + 1, a new attempt budget); its history stays on the delivery.
+   * The job is enqueued before the entries are taken, so a crash in between leaves the entry to redrive
+   * again (the job id is the same, so nothing is sent twice) rather than a delivery with no job.
    */
-  private async enqueue(entries: RedrivenDeadLetter[]): Promise<void> {
+  private async redriveEntries(entries: DeadLetter[]): Promise<number> {
     const byProtocol = new Map<Protocol, NotificationJob[]>();
     for (const e of entries) {
       const list = byProtocol.get(e.protocol) ?? [];
@@ -110,10 +108,12 @@ export class DeadLettersController {
         deliveryId: e.deliveryId,
         messageId: e.messageId,
         subscriptionId: e.subscriptionId,
-        run: e.newRun,
+        run: e.run + 1,
       });
       byProtocol.set(e.protocol, list);
     }
     for (const [protocol, jobs] of byProtocol) await this.queues.addNotifications(protocol, jobs);
+    const taken = await this.catalog.deadLetters.take({ ids: entries.map((e) => e.id) });
+    return taken.length;
   }
 }
