@@ -15,6 +15,7 @@
 //   Herald's own settings (WEBHOOK_CONCURRENCY, WEBHOOK_CONNECTIONS_PER_ORIGIN, …) pass through.
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -51,6 +52,8 @@ const BASELINE_CONCURRENCY = (process.env.BENCH_BASELINE_CONCURRENCY ?? '50,100,
   .split(',')
   .map(Number)
   .filter((c) => Number.isInteger(c) && c > 0);
+/** Worker processes started beside Herald's own process in the postgres variant (BENCH_EXTRA_WORKERS). */
+const EXTRA_WORKERS = Number(process.env.BENCH_EXTRA_WORKERS ?? 0);
 const CATALOGS = (process.env.BENCH_CATALOGS ?? 'pglite,postgres').split(',').filter(Boolean);
 const ONLY = process.env.BENCH_ONLY ?? '';
 const TRACE = Boolean(process.env.BENCH_TRACE);
@@ -305,6 +308,44 @@ async function startHerald(kind, redisUrl, sink) {
     const app = await createApiApp(config, pino({ level: config.logLevel }, pino.destination(2)));
     await app.listen({ port, host: '127.0.0.1' });
     cleanups.push(() => app.close());
+    // Extra worker processes (HERALD_ROLES=worker), as a deployment scales out; PostgreSQL only.
+    if (kind === 'postgres') {
+      for (let i = 0; i < EXTRA_WORKERS; i++) {
+        const child = spawn(
+          process.execPath,
+          [new URL('../dist/apps/worker/src/main.js', import.meta.url).pathname],
+          {
+            env: {
+              ...process.env,
+              REDIS_URL: redisUrl,
+              DATABASE_URL: databaseUrl,
+              HERALD_QUEUE_PREFIX: `{bench-${kind}}`,
+              OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+              HERALD_DATA_DIR: dataDir,
+              LOG_LEVEL: 'info',
+            },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        await new Promise((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (c) => {
+            out += c;
+            if (out.includes('herald worker running')) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`extra worker exited with ${code}`)));
+        });
+        child.stdout.resume();
+        cleanups.push(
+          () =>
+            new Promise((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.once('exit', resolve);
+              child.kill('SIGTERM');
+            }),
+        );
+      }
+    }
     const client = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
     cleanups.push(() => client.close());
     const api = async (method, path, body) => {
