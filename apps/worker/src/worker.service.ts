@@ -132,9 +132,4 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.recorderRedis?.disconnect();
     await this.channels.close();
   }
-
-  /** Resolves when the catalog recorder has written every event emitted so far (tests, shutdown). */
-  recorderIdle(): Promise<void> {
-    return this.recorder?.whenIdle() ?? Promise.resolve();
-  }
 }

@@ -64,8 +64,3 @@ function stripPrefix(id: string): string {
   const i = id.indexOf('_');
   return i >= 0 ? id.slice(i + 1) : id;
 }
-
-/** Loose shape check used to answer 404 rather than 400 for ids of any form. */
-export function looksLikeId(value: string, prefix: IdPrefix | 'dlv'): boolean {
-  return value.startsWith(`${prefix}_`) && /^[A-Za-z0-9_]{4,80}$/.test(value);
-}

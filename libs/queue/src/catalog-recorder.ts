@@ -32,7 +32,6 @@ export class CatalogRecorder {
   private running = false;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
-  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     /** A dedicated connection: XREADGROUP blocks it. */
@@ -93,7 +92,6 @@ export class CatalogRecorder {
         const entries = await this.read(cursor);
         if (entries.length === 0) {
           if (cursor === '0') cursor = '>';
-          else this.notifyIdle();
           continue;
         }
         await this.apply(entries);
@@ -150,14 +148,5 @@ export class CatalogRecorder {
       .xack(this.key, RECORDER_GROUP, ...ids)
       .xdel(this.key, ...ids)
       .exec();
-  }
-
-  private notifyIdle(): void {
-    for (const w of this.idleWaiters.splice(0)) w();
-  }
-
-  /** Resolves the next time the recorder finds the stream empty (all events so far are in the catalog). */
-  whenIdle(): Promise<void> {
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

@@ -47,10 +47,6 @@ export class MessageStore {
     return raw === null ? null : (JSON.parse(raw) as MessagePayload);
   }
 
-  async deletePayload(id: string): Promise<void> {
-    await this.redis.del(this.payloadKey(id));
-  }
-
   /** Binds an idempotency key to `messageId` unless it is bound already. */
   async claimIdempotencyKey(topic: string, key: string, messageId: string): Promise<IdempotencyClaim> {
     const cur = (await this.redis.eval(
