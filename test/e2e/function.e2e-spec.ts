@@ -45,7 +45,6 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('function invoke end to end (
     herald = await startHerald(kind, {
       AWS_ACCESS_KEY_ID: lambda.accessKeyId,
       AWS_SECRET_ACCESS_KEY: lambda.secretAccessKey,
-      AWS_REGION: REGION,
       LAMBDA_ENDPOINT_URL: lambda.url,
       SMTP_URL: sink.url(),
       EMAIL_FROM: 'Herald <herald@example.com>',

@@ -27,7 +27,6 @@ export interface SmtpConfig {
 }
 
 export interface LambdaConfig {
-  region: string | null;
   accessKeyId: string | null;
   secretAccessKey: string | null;
   sessionToken: string | null;
@@ -217,7 +216,6 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     },
     twilio,
     lambda: {
-      region: str('AWS_REGION') ?? str('AWS_DEFAULT_REGION'),
       accessKeyId: str('AWS_ACCESS_KEY_ID'),
       secretAccessKey: str('AWS_SECRET_ACCESS_KEY'),
       sessionToken: str('AWS_SESSION_TOKEN'),

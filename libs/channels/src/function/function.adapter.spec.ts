@@ -28,7 +28,6 @@ const httpConfig = (overrides: Partial<OutboundHttpConfig> = {}): OutboundHttpCo
 });
 
 const noCredentials: LambdaConfig = {
-  region: null,
   accessKeyId: null,
   secretAccessKey: null,
   sessionToken: null,
@@ -260,7 +259,6 @@ describe('FunctionAdapter with a Lambda ARN', () => {
   let adapter: FunctionAdapter;
 
   const lambdaConfig = (overrides: Partial<LambdaConfig> = {}): LambdaConfig => ({
-    region: 'us-east-1',
     accessKeyId: lambdaServer.accessKeyId,
     secretAccessKey: lambdaServer.secretAccessKey,
     sessionToken,
