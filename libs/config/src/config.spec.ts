@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('has working defaults for one-process mode', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      publicBaseUrl: 'http://127.0.0.1:3000',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlDefaulted: true,
+      adminApiKey: null,
+      queuePrefix: '{herald}',
+      maxBodyBytes: 262_144,
+      outboundAllowCidrs: [],
+      twilio: null,
+    });
+    expect([...c.roles]).toEqual(['api', 'worker']);
+    expect(c.databaseUrl).toMatch(/\.data\/catalog$/);
+  });
+
+  it('reads what is set', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://redis:6379',
+      DATABASE_URL: 'postgres://u@db/herald',
+      HERALD_ROLES: 'worker',
+      OUTBOUND_ALLOW_CIDRS: '10.0.0.0/8, fd00::/8',
+      TWILIO_ACCOUNT_SID: 'AC123',
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_FROM: '+14155550100',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      publicBaseUrl: 'http://localhost:8080',
+      redisUrlDefaulted: false,
+      databaseUrl: 'postgres://u@db/herald',
+      outboundAllowCidrs: ['10.0.0.0/8', 'fd00::/8'],
+      twilio: { accountSid: 'AC123', from: '+14155550100', messagesPerSecond: 1 },
+    });
+    expect([...c.roles]).toEqual(['worker']);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ PORT: 'eighty' }, /PORT must be an integer/],
+    [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
+    [{ REDIS_URL: 'http://redis' }, /REDIS_URL must use redis: or rediss:/],
+    [{ PUBLIC_BASE_URL: 'not a url' }, /PUBLIC_BASE_URL is not a valid URL/],
+    [{ HERALD_ROLES: 'api,scheduler' }, /HERALD_ROLES may list only/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ OUTBOUND_ALLOW_CIDRS: '10.0.0.0/33' }, /"10.0.0.0\/33" is not a CIDR range/],
+    [{ OUTBOUND_ALLOW_CIDRS: 'intranet' }, /"intranet" is not a CIDR range/],
+    [{ ADMIN_API_KEY: 'short' }, /ADMIN_API_KEY must be at least 16 characters/],
+    [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_FROM: '+1' }, /set together/],
+    [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't' }, /TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID/],
+    [{ SMTP_URL: 'https://mail' }, /SMTP_URL must use smtp: or smtps:/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('lists every problem at once and never echoes the admin key', () => {
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'tiny-secret' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(3);
+      expect((err as Error).message).not.toContain('tiny-secret');
+    }
+  });
+});
