@@ -8,9 +8,8 @@ import {
   type Topic,
 } from '@herald/core';
 import { ChangeNotifier, MessageStore, type Change } from '@herald/queue';
-import { LOGGER, REDIS } from '@herald/runtime';
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { LOGGER } from '@herald/runtime';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 
 interface Entry<T> {
@@ -28,33 +27,25 @@ const PAYLOAD_CACHE = 2_000;
  * hot path does not read the catalog per delivery. Invalidated by change notices from any process.
  */
 @Injectable()
-export class CatalogCache implements OnModuleInit, OnApplicationShutdown {
+export class CatalogCache implements OnModuleInit {
   private readonly subscriptions = new Map<string, Entry<Subscription | null>>();
   private readonly topics = new Map<string, Entry<Topic | null>>();
   private readonly filters = new Map<string, { updatedAt: number; compiled: CompiledFilterPolicy | null }>();
   private readonly payloads = new Map<string, MessagePayload>();
-  private subscriber: Redis | null = null;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly store: MessageStore,
     private readonly changes: ChangeNotifier,
-    @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscriber = this.redis.duplicate();
-    this.subscriber.on('error', () => undefined);
-    await this.changes.listen(this.subscriber, (c) => this.invalidate(c));
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.changes.close();
-    this.subscriber?.disconnect();
+    await this.changes.onChange((c) => this.invalidate(c));
   }
 
   invalidate(change: Change): void {
+    if (change.kind === 'api-key') return;
     if (change.kind === 'subscription' && change.id === '*') {
       // Many subscriptions changed at once (an SMS number opted out): forget them all.
       this.subscriptions.clear();

@@ -1,22 +1,25 @@
 import type Redis from 'ioredis';
 
-export type ChangeKind = 'subscription' | 'topic';
+export type ChangeKind = 'subscription' | 'topic' | 'api-key';
 
 export interface Change {
   kind: ChangeKind;
-  /** Subscription id (`*`: any number of subscriptions) or topic name. */
+  /** Subscription id (`*`: any number of subscriptions), topic name or API key id. */
   id: string;
   /** For a subscription change: its topic, so that topic-level caches drop it too. */
   topic?: string;
 }
 
 /**
- * Tells every process that a topic or subscription changed, so that caches of the catalog on the
- * delivery path (which spare it a database read per delivery) never serve a stale subscription for long.
+ * Tells every process that a topic, subscription or API key changed, so that in-process caches of the
+ * catalog (which spare the delivery path and the API a database read each time) never serve stale data
+ * for long. One subscriber connection per process, shared by every listener.
  */
 export class ChangeNotifier {
   private readonly channel: string;
   private subscriber: Redis | null = null;
+  private subscribed: Promise<unknown> | null = null;
+  private readonly handlers: Array<(change: Change) => void> = [];
 
   constructor(
     private readonly redis: Redis,
@@ -29,24 +32,33 @@ export class ChangeNotifier {
     await this.redis.publish(this.channel, JSON.stringify(change));
   }
 
-  /** Calls `onChange` for every change published by any process; `subscriber` is a dedicated connection. */
-  async listen(subscriber: Redis, onChange: (change: Change) => void): Promise<void> {
-    this.subscriber = subscriber;
-    subscriber.on('message', (channel: string, raw: string) => {
-      if (channel !== this.channel) return;
-      try {
-        onChange(JSON.parse(raw) as Change);
-      } catch {
-        // Not ours: ignore.
-      }
-    });
-    await subscriber.subscribe(this.channel);
+  /** Calls `handler` for every change published by any process (this one included). */
+  async onChange(handler: (change: Change) => void): Promise<void> {
+    this.handlers.push(handler);
+    if (!this.subscribed) {
+      const subscriber = this.redis.duplicate();
+      this.subscriber = subscriber;
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (channel: string, raw: string) => {
+        if (channel !== this.channel) return;
+        let change: Change;
+        try {
+          change = JSON.parse(raw) as Change;
+        } catch {
+          return; // Not ours.
+        }
+        for (const h of this.handlers) h(change);
+      });
+      this.subscribed = subscriber.subscribe(this.channel);
+    }
+    await this.subscribed;
   }
 
   async close(): Promise<void> {
-    if (this.subscriber) {
-      await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
-      this.subscriber = null;
-    }
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    this.subscribed = null;
+    this.handlers.length = 0;
+    subscriber?.disconnect();
   }
 }

@@ -2,7 +2,8 @@ import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
 import { newId, randomToken, type Scope } from '@herald/core';
 import { HERALD_CONFIG } from '@herald/runtime';
-import { Inject, Injectable } from '@nestjs/common';
+import { ChangeNotifier } from '@herald/queue';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Principal } from './principal';
 
@@ -14,24 +15,56 @@ const ADMIN_PRINCIPAL: Principal = {
   topics: null,
 };
 
+/** A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once. */
+const KEY_CACHE_MS = 60_000;
+const KEY_CACHE_MAX = 10_000;
+
 /** Issues API keys (shown once, stored as a SHA-256 hash) and resolves a presented key to a principal. */
 @Injectable()
-export class ApiKeyService {
+export class ApiKeyService implements OnModuleInit {
   private readonly adminHash: Buffer | null;
+  /** hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. */
+  private readonly known = new Map<string, { principal: Principal; expires: number }>();
 
   constructor(
     private readonly catalog: Catalog,
+    private readonly changes: ChangeNotifier,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
   ) {
     this.adminHash = config.adminApiKey ? Buffer.from(hashApiKey(config.adminApiKey), 'hex') : null;
   }
 
+  async onModuleInit(): Promise<void> {
+    await this.changes.onChange((c) => {
+      if (c.kind === 'api-key') this.evict(c.id);
+    });
+  }
+
   async resolve(key: string): Promise<Principal | null> {
     const hash = hashApiKey(key);
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return ADMIN_PRINCIPAL;
+    const hit = this.known.get(hash);
+    if (hit && hit.expires > Date.now()) return hit.principal;
     const found = await this.catalog.apiKeys.findByHash(hash);
     if (!found) return null;
-    return { keyId: found.id, scopes: new Set(found.scopes), topics: found.topics };
+    const principal: Principal = { keyId: found.id, scopes: new Set(found.scopes), topics: found.topics };
+    if (this.known.size >= KEY_CACHE_MAX) this.known.clear();
+    this.known.set(hash, { principal, expires: Date.now() + KEY_CACHE_MS });
+    return principal;
+  }
+
+  /** Deletes a key; it stops working in this process at once and in every other one on the notice. */
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.catalog.apiKeys.delete(id);
+    if (deleted) {
+      this.evict(id);
+      await this.changes.notify({ kind: 'api-key', id });
+    }
+    return deleted;
+  }
+
+  private evict(keyId: string): void {
+    for (const [hash, entry] of this.known) if (entry.principal.keyId === keyId) this.known.delete(hash);
   }
 
   async create(input: { name: string; scopes: Scope[]; topics: string[] | null }) {
