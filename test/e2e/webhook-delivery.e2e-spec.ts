@@ -223,6 +223,24 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('webhook delivery end to end 
     expect(receiver.requests).toHaveLength(120);
   });
 
+  it('holds a subscription to its throttlePerSecond without spending attempts', async () => {
+    const { topic } = await subscribed({ ...FAST, throttlePerSecond: 2 });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await publish(topic, { i }));
+    await receiver.waitFor(1 + 5); // the confirmation, then the five messages
+    const at: number[] = [];
+    for (const id of ids) {
+      const delivery = await deliveryOf(id, 'delivered');
+      expect(delivery.attempts).toHaveLength(1);
+      expect(delivery.attempts[0]).toMatchObject({ number: 1, outcome: 'delivered' });
+      at.push(Date.parse(delivery.attempts[0].at));
+    }
+    // A bucket of 2 refilled at 2/s cannot pass 5 sends in less than 1.5 s (a lower bound, never flaky).
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(1000);
+    const arrivals = receiver.requests.slice(1).map((r) => r.headers['webhook-id']);
+    expect(new Set(arrivals)).toEqual(new Set(ids));
+  });
+
   it('publishes once per idempotency key', async () => {
     const { topic } = await subscribed();
     const first = await herald.request(
