@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig, type HeraldConfig } from '@herald/config';
+import type { HeraldConfig } from '@herald/config';
 import { randomToken } from '@herald/core';
-import { createLogger, PinoNestLogger } from '@herald/runtime';
+import { createLogger, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
 import { startWorkerApp } from '@herald/worker';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -104,16 +104,7 @@ export function ensureAdminKey(config: HeraldConfig): { config: HeraldConfig; ge
 
 /** `npm start`: API and workers (per HERALD_ROLES), with a local Redis when needed. */
 export async function runHerald(env = process.env): Promise<INestApplicationContext> {
-  let config: HeraldConfig;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  let config = loadConfigOrExit(env);
   const logger = createLogger(config.logLevel);
   let redisChild: ChildProcess | null = null;
   try {

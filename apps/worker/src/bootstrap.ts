@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig, type HeraldConfig } from '@herald/config';
-import { createLogger, InfraModule, PinoNestLogger } from '@herald/runtime';
+import type { HeraldConfig } from '@herald/config';
+import { createLogger, InfraModule, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
@@ -24,16 +24,7 @@ export async function startWorkerApp(config: HeraldConfig, logger: Logger): Prom
 }
 
 export async function runWorkerProcess(): Promise<void> {
-  let config: HeraldConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   try {
     await startWorkerApp(config, logger);
