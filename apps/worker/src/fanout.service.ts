@@ -69,6 +69,36 @@ export class FanoutService {
     return plan;
   }
 
+  /** The topic's active subscriptions after `after`, page by page, each split by the filter policies. */
+  private async *plans(
+    topic: string,
+    after: string | null,
+    message: { attributes: Record<string, unknown>; body: unknown },
+    parsedBody = bodyForFiltering(message.body),
+  ): AsyncGenerator<{ page: Subscription[]; plan: FanoutPlan; last: boolean }> {
+    for (;;) {
+      const page = await this.catalog.subscriptions.listActivePage(topic, after, FANOUT_PAGE);
+      if (page.length === 0) return;
+      const last = page.length < FANOUT_PAGE;
+      yield { page, plan: this.match(page, message, parsedBody), last };
+      if (last) return;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  /** Which subscriptions a message would reach, by the fan-out's own paging and matching; sends nothing. */
+  async dryRun(
+    topic: string,
+    message: { attributes: Record<string, unknown>; body: unknown },
+  ): Promise<{ matched: string[]; filteredOut: string[] }> {
+    const result = { matched: [] as string[], filteredOut: [] as string[] };
+    for await (const { plan } of this.plans(topic, null, message)) {
+      result.matched.push(...plan.matched.map((s) => s.id));
+      result.filteredOut.push(...plan.filteredOut.map((s) => s.id));
+    }
+    return result;
+  }
+
   async handle(job: JobHandle<FanoutJob>): Promise<void> {
     const { messageId, topic } = job.data;
     const message = await this.cache.payload(messageId);
@@ -77,13 +107,14 @@ export class FanoutService {
       return;
     }
     const parsedBody = bodyForFiltering(message.body);
-    let after = job.data.afterSubscriptionId ?? null;
     let matched = job.data.matched ?? 0;
     let filteredOut = job.data.filteredOut ?? 0;
-    for (;;) {
-      const page = await this.catalog.subscriptions.listActivePage(topic, after, FANOUT_PAGE);
-      if (page.length === 0) break;
-      const plan = this.match(page, message, parsedBody);
+    for await (const { page, plan, last } of this.plans(
+      topic,
+      job.data.afterSubscriptionId ?? null,
+      message,
+      parsedBody,
+    )) {
       const byProtocol = new Map<Protocol, Array<{ deliveryId: string; subscriptionId: string }>>();
       const items: Array<{ id: string; subscriptionId: string; protocol: Protocol }> = [];
       for (const sub of plan.matched) {
@@ -102,9 +133,14 @@ export class FanoutService {
         await this.queues.addNotificationBatches(protocol, batchesOf(messageId, list));
       matched += plan.matched.length;
       filteredOut += plan.filteredOut.length;
-      after = page[page.length - 1].id;
-      if (page.length < FANOUT_PAGE) break;
-      await job.updateData({ ...job.data, afterSubscriptionId: after, matched, filteredOut });
+      // Checkpoint: a resumed fan-out starts after this page.
+      if (!last)
+        await job.updateData({
+          ...job.data,
+          afterSubscriptionId: page[page.length - 1].id,
+          matched,
+          filteredOut,
+        });
     }
     await this.events.emit({ type: 'message', message, matched, filteredOut });
   }

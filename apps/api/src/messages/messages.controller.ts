@@ -1,5 +1,5 @@
 import { Catalog } from '@herald/catalog';
-import { DELIVERY_STATUSES, type DeliveryStatus, type Subscription } from '@herald/core';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
 import { MessageStore, Publisher } from '@herald/queue';
 import { FanoutService } from '@herald/worker';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
@@ -117,19 +117,7 @@ export class MessagesController {
     await this.requireTopic(name);
     const parsed = parsePublish(raw);
     if (!parsed.ok) throw validationFailed(parsed.errors);
-    const matched: string[] = [];
-    const filteredOut: string[] = [];
-    let after: string | null = null;
-    for (;;) {
-      const subs: Subscription[] = await this.catalog.subscriptions.listActivePage(name, after, 1000);
-      if (subs.length === 0) break;
-      const plan = this.fanout.match(subs, parsed.value.input);
-      matched.push(...plan.matched.map((s) => s.id));
-      filteredOut.push(...plan.filteredOut.map((s) => s.id));
-      after = subs[subs.length - 1].id;
-      if (subs.length < 1000) break;
-    }
-    return { matched, filteredOut };
+    return this.fanout.dryRun(name, parsed.value.input);
   }
 
   @Get('messages/:id')
