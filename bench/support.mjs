@@ -1,148 +1,18 @@
 // Helpers shared by the benchmarks: private redis-server and PostgreSQL on free loopback ports (the
-// same logic as test/support/servers.ts, which the build does not ship), an HTTP sink in a child
-// process, and Redis command counts. Not a benchmark itself: bench/run.mjs skips this file.
-import { fork, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// tests' own, test/support/local-servers.mjs), an HTTP sink in a child process, and Redis command
+// counts. Not a benchmark itself: bench/run.mjs skips this file.
+import { fork } from 'node:child_process';
+import {
+  postgresInstalled,
+  startPostgres as startPostgresServer,
+  stopChild,
+} from '../test/support/local-servers.mjs';
 
-/** A free TCP port on loopback. */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, startRedis } from '../test/support/local-servers.mjs';
 
-function onPath(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
-function waitForOutput(child, pattern, what) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk.toString();
-      if (pattern.test(out)) {
-        child.stdout.off('data', onData);
-        child.off('exit', onExit);
-        resolve();
-      }
-    };
-    const onExit = (code) => reject(new Error(`${what} exited with code ${code}:\n${out.slice(-2000)}`));
-    child.stdout.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** A private redis-server on a free loopback port, without persistence, as the tests use. */
-export async function startRedis() {
-  if (!onPath('redis-server')) {
-    throw new Error('redis-server is not on the PATH (Debian/Ubuntu: apt-get install -y redis-server).');
-  }
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await waitForOutput(child, /Ready to accept connections/, 'redis-server');
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopChild(child) };
-}
-
-function postgresBinDir() {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return null;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions.length ? join(root, versions[0], 'bin') : null;
-}
-
-/**
- * A private PostgreSQL cluster in a temporary folder (trust auth, fsync off), run as the postgres
- * user when we are root; null when no PostgreSQL is installed.
- */
+/** A private PostgreSQL (see test/support/local-servers.mjs), or null when none is installed. */
 export async function startPostgres() {
-  const bin = postgresBinDir();
-  if (!bin) return null;
-  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-pg-'));
-  const dataDir = join(dir, 'data');
-  const isRoot = process.getuid?.() === 0;
-  const asUser = (args) => (isRoot ? ['runuser', '-u', 'postgres', '--', ...args] : args);
-  mkdirSync(dataDir);
-  if (isRoot) {
-    const uid = Number(spawnSync('id', ['-u', 'postgres']).stdout.toString());
-    const gid = Number(spawnSync('id', ['-g', 'postgres']).stdout.toString());
-    chownSync(dir, uid, gid);
-    chownSync(dataDir, uid, gid);
-  }
-  const init = asUser([
-    join(bin, 'initdb'),
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    '--auth=trust',
-    '-E',
-    'UTF8',
-    '--no-sync',
-  ]);
-  const r = spawnSync(init[0], init.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
-  const port = await freePort();
-  const settings = [
-    'listen_addresses=127.0.0.1',
-    'fsync=off',
-    'synchronous_commit=off',
-    'full_page_writes=off',
-    'max_connections=200',
-  ];
-  const args = asUser([
-    join(bin, 'postgres'),
-    '-D',
-    dataDir,
-    '-p',
-    String(port),
-    '-k',
-    dir,
-    ...settings.flatMap((s) => ['-c', s]),
-  ]);
-  const child = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  // postgres logs to stderr
-  child.stderr.on('data', (c) => child.stdout.emit('data', c));
-  await waitForOutput(child, /ready to accept connections/, 'postgres');
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return postgresInstalled() ? startPostgresServer() : null;
 }
 
 /**

@@ -1,0 +1,11 @@
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number>;
+export function startRedis(): Promise<RunningServer>;
+export function postgresInstalled(): boolean;
+export function startPostgres(): Promise<RunningServer>;
+export function stopChild(child: import('node:child_process').ChildProcess): Promise<void>;
