@@ -70,3 +70,25 @@ export async function settledCounts(herald: TestHerald, messageId: string): Prom
     return counts;
   }, `message ${messageId} to settle`);
 }
+
+/**
+ * Subscribes `endpoint` and expects a 400 problem naming only `endpoint`, with no subscription created.
+ * Returns the answer for further checks.
+ */
+export async function expectEndpointRefused(
+  herald: TestHerald,
+  topic: string,
+  protocol: string,
+  endpoint: string,
+  message: unknown = expect.any(String),
+): Promise<{ status: number; body: Json }> {
+  const path = `/v1/topics/${topic}/subscriptions`;
+  const before = await herald.request('GET', `${path}?limit=1000`);
+  const res = await herald.request('POST', path, { protocol, endpoint });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.body.errors).toEqual([{ field: 'endpoint', message }]);
+  const after = await herald.request('GET', `${path}?limit=1000`);
+  expect(after.body.items).toHaveLength(before.body.items.length);
+  return res;
+}
