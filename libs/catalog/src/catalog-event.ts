@@ -1,4 +1,4 @@
-import type { ProviderStatusUpdate } from './catalog-types';
+import type { DeadLetter, ProviderStatusUpdate } from './catalog-types';
 import type {
   AttemptOutcome,
   DeliveryStatus,
@@ -48,22 +48,9 @@ export interface AttemptEvent {
   providerMessageId: string | null;
 }
 
-/** A delivery that ran out of attempts (or failed for good) in `run`. */
-export interface DeadEvent {
+/** A delivery that ran out of attempts (or failed for good) in `run`: the dead letter to file. */
+export interface DeadEvent extends Omit<DeadLetter, 'deadAt'> {
   type: 'dead';
-  id: string;
-  deliveryId: string;
-  run: number;
-  messageId: string;
-  subscriptionId: string;
-  topic: string;
-  protocol: Protocol;
-  endpoint: string;
-  /** Attempts made in this run. */
-  attempts: number;
-  reason: string;
-  lastError: string | null;
-  lastStatusCode: number | null;
   /** ISO 8601. */
   deadAt: string;
 }
