@@ -147,6 +147,7 @@ export interface DeadLetter {
   topic: string;
   protocol: Protocol;
   endpoint: string;
+  /** Attempts made in the run that died. */
   attempts: number;
   reason: string;
   lastError: string | null;
