@@ -15,7 +15,7 @@ export default defineConfig({
       '@herald/channels': lib('channels'),
       '@herald/config': lib('config'),
       '@herald/runtime': lib('runtime'),
-      '@herald/worker': fileURLToPath(new URL('./apps/worker/src/index.ts', import.meta.url)),
+      '@herald/delivery': lib('delivery'),
     },
   },
   test: {

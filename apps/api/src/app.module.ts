@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '@herald/config';
 import { InfraModule } from '@herald/runtime';
-import { DeliveryModule, WorkerModule } from '@herald/worker';
+import { DeliveryModule, WorkerModule } from '@herald/delivery';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';

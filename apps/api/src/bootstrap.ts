@@ -1,7 +1,7 @@
 import type { HeraldConfig } from '@herald/config';
 import { randomToken } from '@herald/core';
 import { createLogger, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
-import { startWorkerApp } from '@herald/worker';
+import { startWorkerApp } from '@herald/delivery';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';

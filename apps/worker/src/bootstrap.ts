@@ -1,28 +1,7 @@
-import type { HeraldConfig } from '@herald/config';
-import { createLogger, InfraModule, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
-import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Logger } from 'pino';
-import { WorkerModule } from './worker.module';
+import { startWorkerApp } from '@herald/delivery';
+import { createLogger, loadConfigOrExit } from '@herald/runtime';
 
-@Module({})
-export class WorkerAppModule {
-  static forRoot(config: HeraldConfig, logger: Logger): DynamicModule {
-    return { module: WorkerAppModule, imports: [InfraModule.forRoot(config, logger), WorkerModule] };
-  }
-}
-
-/** Starts a worker-only process (HERALD_ROLES=worker): the workers with no HTTP server. */
-export async function startWorkerApp(config: HeraldConfig, logger: Logger): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(WorkerAppModule.forRoot(config, logger), {
-    logger: new PinoNestLogger(logger),
-  });
-  // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  await app.init();
-  return app;
-}
-
+/** `npm run start:worker`: a worker-only process. */
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);

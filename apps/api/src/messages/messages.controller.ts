@@ -1,7 +1,7 @@
 import { Catalog } from '@herald/catalog';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
 import { MessageStore, Publisher } from '@herald/queue';
-import { FanoutService } from '@herald/worker';
+import { FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';

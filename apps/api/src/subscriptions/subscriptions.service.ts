@@ -11,7 +11,7 @@ import {
   type SubscriptionStatus,
 } from '@herald/core';
 import { ChangeNotifier, QueueClient } from '@herald/queue';
-import { ChannelRegistry } from '@herald/worker';
+import { ChannelRegistry } from '@herald/delivery';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { assertTopic, isAdmin, type Principal } from '../auth/principal';

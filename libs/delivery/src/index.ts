@@ -5,4 +5,4 @@ export * from './delivery.service';
 export * from './catalog-cache';
 export * from './channel-registry';
 export * from './links';
-export * from './bootstrap';
+export * from './start-worker-app';

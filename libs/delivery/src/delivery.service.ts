@@ -2,7 +2,6 @@ import { Catalog, type CatalogEvent } from '@herald/catalog';
 import type { ChannelAdapter, DeliveryRequest } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
 import {
-  classifyNetworkError,
   newId,
   resolveDeliveryPolicy,
   retryDelayMs,
@@ -10,16 +9,12 @@ import {
   type DeliveryPolicy,
   type Protocol,
   type Subscription,
-  type Topic,
 } from '@herald/core';
 import {
   CatalogEventStream,
   ChangeNotifier,
-  CONFIRMATION_MAX_ATTEMPTS,
   RateLimiter,
   RetryLater,
-  type ConfirmationJob,
-  type DeliveryJob,
   type JobHandle,
   type NotificationBatchJob,
   type NotificationJob,
@@ -31,6 +26,7 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { ChannelRegistry } from './channel-registry';
 import { linksFor } from './links';
+import { safeSend, topicView } from './safe-send';
 import { Semaphore } from './semaphore';
 
 /** What a delivery that can no longer be made needs to become a dead letter. */
@@ -63,10 +59,8 @@ export class DeliveryService {
     private readonly queues: QueueClient,
   ) {}
 
-  async handle(job: JobHandle<DeliveryJob>): Promise<void> {
+  async handle(job: JobHandle<NotificationJob | NotificationBatchJob>): Promise<void> {
     switch (job.data.kind) {
-      case 'SubscriptionConfirmation':
-        return this.confirm(job as JobHandle<ConfirmationJob>);
       case 'NotificationBatch':
         return this.notifyBatch(job.data);
       default:
@@ -275,39 +269,6 @@ export class DeliveryService {
     await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
     this.log.warn({ subscriptionId: sub.id, status }, 'subscription stopped by its receiver');
   }
-
-  private async confirm(job: JobHandle<ConfirmationJob>): Promise<void> {
-    const data = job.data;
-    const sub = await this.catalog.subscriptions.get(data.subscriptionId);
-    if (!sub || sub.status !== 'pending') return;
-    const topic = await this.cache.topic(sub.topic);
-    const links = linksFor(this.config, sub, data.token);
-    const adapter = this.channels.adapter(sub.protocol);
-    const attempt = job.attemptsMade + 1;
-    const outcome = await safeSend(adapter, {
-      kind: 'SubscriptionConfirmation',
-      deliveryId: data.sendId,
-      messageId: data.sendId,
-      attempt,
-      subscription: sub,
-      topic: topicView(topic, sub.topic),
-      unsubscribeUrl: links.unsubscribeUrl,
-      token: data.token,
-      confirmUrl: links.confirmUrl,
-    });
-    if (outcome.result === 'delivered') {
-      this.log.info({ subscriptionId: sub.id }, 'confirmation sent');
-      return;
-    }
-    if (outcome.result === 'retry' && attempt < CONFIRMATION_MAX_ATTEMPTS) {
-      const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
-      throw new RetryLater(outcome.error, retryDelayMs(attempt, policy, outcome.retryAfterMs));
-    }
-    this.log.warn(
-      { subscriptionId: sub.id, error: outcome.error },
-      'confirmation could not be sent; resend it with POST /v1/subscriptions/{id}/confirmation',
-    );
-  }
 }
 
 /** What follows one attempt: nothing, a retry (an attempt spent), or a wait that spends none. */
@@ -317,16 +278,3 @@ type Step =
   | { next: 'postpone'; delayMs: number; events: CatalogEvent[]; protocol: Protocol };
 
 const done = (events: CatalogEvent[]): Step => ({ next: 'done', events });
-
-function topicView(topic: Topic | null, name: string): Pick<Topic, 'name' | 'displayName'> {
-  return { name, displayName: topic?.displayName ?? null };
-}
-
-/** Adapters return outcomes; anything they throw is an unexpected error, retried like a network error. */
-async function safeSend(adapter: ChannelAdapter, request: DeliveryRequest): Promise<DeliveryOutcome> {
-  try {
-    return await adapter.send(request);
-  } catch (err) {
-    return classifyNetworkError(err);
-  }
-}

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { createChannelRegistry } from './channels.factory';
 import { ChannelRegistry } from './channel-registry';
+import { ConfirmationService } from './confirmation.service';
 import { DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
 import { WorkerService } from './worker.service';
@@ -28,8 +29,9 @@ import { WorkerService } from './worker.service';
     CatalogCache,
     FanoutService,
     DeliveryService,
+    ConfirmationService,
   ],
-  exports: [ChannelRegistry, CatalogCache, FanoutService, DeliveryService, RateLimiter],
+  exports: [ChannelRegistry, CatalogCache, FanoutService, DeliveryService, ConfirmationService, RateLimiter],
 })
 export class DeliveryModule {}
 

@@ -8,7 +8,10 @@ import {
   QueueClient,
   startWorker,
   sweepFailedJobs,
+  type ConfirmationJob,
   type DeliveryJob,
+  type JobHandle,
+  type NotificationBatchJob,
   type FanoutJob,
   type NotificationJob,
 } from '@herald/queue';
@@ -24,6 +27,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { ChannelRegistry } from './channel-registry';
+import { ConfirmationService } from './confirmation.service';
 import { DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
 
@@ -46,6 +50,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly queues: QueueClient,
     private readonly fanout: FanoutService,
     private readonly delivery: DeliveryService,
+    private readonly confirmations: ConfirmationService,
     private readonly cache: CatalogCache,
     private readonly channels: ChannelRegistry,
   ) {}
@@ -78,7 +83,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.workers.push(fanoutWorker);
     for (const protocol of PROTOCOLS) {
       const name = deliveryQueueFor(protocol);
-      const worker = startWorker<DeliveryJob>(name, (job) => this.delivery.handle(job), {
+      const worker = startWorker<DeliveryJob>(name, (job) => this.handleDelivery(job), {
         ...common,
         concurrency: this.config.concurrency[protocol],
       });
@@ -93,6 +98,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
     this.log.info({ queues: this.workers.length }, 'workers started');
+  }
+
+  private handleDelivery(job: JobHandle<DeliveryJob>): Promise<void> {
+    if (job.data.kind === 'SubscriptionConfirmation')
+      return this.confirmations.send(job as JobHandle<ConfirmationJob>);
+    return this.delivery.handle(job as JobHandle<NotificationJob | NotificationBatchJob>);
   }
 
   /** Dead-letters what BullMQ gave up on, so no accepted delivery ends nowhere. */

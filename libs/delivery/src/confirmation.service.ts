@@ -1,0 +1,59 @@
+import { Catalog } from '@herald/catalog';
+import type { HeraldConfig } from '@herald/config';
+import { resolveDeliveryPolicy, retryDelayMs } from '@herald/core';
+import { CONFIRMATION_MAX_ATTEMPTS, RetryLater, type ConfirmationJob, type JobHandle } from '@herald/queue';
+import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { CatalogCache } from './catalog-cache';
+import { ChannelRegistry } from './channel-registry';
+import { linksFor } from './links';
+import { safeSend, topicView } from './safe-send';
+
+/**
+ * Sends subscription confirmations (webhook: a signed SubscriptionConfirmation POST; email: the
+ * confirm link). Retried like deliveries, but never dead-lettered: the operator can resend one.
+ */
+@Injectable()
+export class ConfirmationService {
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    private readonly catalog: Catalog,
+    private readonly cache: CatalogCache,
+    private readonly channels: ChannelRegistry,
+  ) {}
+
+  async send(job: JobHandle<ConfirmationJob>): Promise<void> {
+    const data = job.data;
+    const sub = await this.catalog.subscriptions.get(data.subscriptionId);
+    if (!sub || sub.status !== 'pending') return;
+    const topic = await this.cache.topic(sub.topic);
+    const links = linksFor(this.config, sub, data.token);
+    const adapter = this.channels.adapter(sub.protocol);
+    const attempt = job.attemptsMade + 1;
+    const outcome = await safeSend(adapter, {
+      kind: 'SubscriptionConfirmation',
+      deliveryId: data.sendId,
+      messageId: data.sendId,
+      attempt,
+      subscription: sub,
+      topic: topicView(topic, sub.topic),
+      unsubscribeUrl: links.unsubscribeUrl,
+      token: data.token,
+      confirmUrl: links.confirmUrl,
+    });
+    if (outcome.result === 'delivered') {
+      this.log.info({ subscriptionId: sub.id }, 'confirmation sent');
+      return;
+    }
+    if (outcome.result === 'retry' && attempt < CONFIRMATION_MAX_ATTEMPTS) {
+      const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
+      throw new RetryLater(outcome.error, retryDelayMs(attempt, policy, outcome.retryAfterMs));
+    }
+    this.log.warn(
+      { subscriptionId: sub.id, error: outcome.error },
+      'confirmation could not be sent; resend it with POST /v1/subscriptions/{id}/confirmation',
+    );
+  }
+}
