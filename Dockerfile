@@ -1,5 +1,8 @@
 # Herald: API and workers in one image; HERALD_ROLES picks what a container runs.
 FROM node:20-bookworm-slim AS build
+# better-sqlite3 (the embedded catalog) compiles its native module when no prebuilt one downloads.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

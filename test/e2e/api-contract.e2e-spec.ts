@@ -71,7 +71,7 @@ describe('API contract: auth, scopes and bad input', () => {
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
-    herald = await startHerald('pglite');
+    herald = await startHerald('sqlite');
     expect((await herald.request('POST', '/v1/topics', { name: 'scoped' })).status).toBe(201);
     expect((await herald.request('POST', '/v1/topics', { name: 'other' })).status).toBe(201);
     for (const scope of SCOPES) {

@@ -70,7 +70,7 @@ function oneClick(url: string): Promise<Response> {
   });
 }
 
-describe.each<CatalogKind>(['pglite', 'postgres'])('email end to end (%s catalog)', (kind) => {
+describe.each<CatalogKind>(['sqlite', 'postgres'])('email end to end (%s catalog)', (kind) => {
   let herald: TestHerald;
   let sink: SmtpSink;
   let n = 0;
@@ -219,7 +219,7 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('email end to end (%s catalog
   });
 });
 
-describe('email subscriptions: confirmation, unsubscribe page and bad input (pglite)', () => {
+describe('email subscriptions: confirmation, unsubscribe page and bad input (sqlite)', () => {
   let herald: TestHerald;
   let sink: SmtpSink;
   let n = 0;
@@ -228,7 +228,7 @@ describe('email subscriptions: confirmation, unsubscribe page and bad input (pgl
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    herald = await startHerald('pglite', {
+    herald = await startHerald('sqlite', {
       SMTP_URL: sink.url(),
       EMAIL_FROM: FROM,
       EMAIL_UNSUBSCRIBE_MAILTO: MAILTO,
@@ -406,13 +406,13 @@ describe('email subscriptions: confirmation, unsubscribe page and bad input (pgl
   });
 });
 
-describe('email without SMTP_URL: the .eml outbox (pglite)', () => {
+describe('email without SMTP_URL: the .eml outbox (sqlite)', () => {
   let herald: TestHerald;
   let outbox: string;
 
   beforeAll(async () => {
     outbox = mkdtempSync(join(tmpdir(), 'herald-outbox-'));
-    herald = await startHerald('pglite', { EMAIL_OUTBOX_DIR: outbox, EMAIL_FROM: FROM });
+    herald = await startHerald('sqlite', { EMAIL_OUTBOX_DIR: outbox, EMAIL_FROM: FROM });
   });
   afterAll(async () => {
     await herald?.close();

@@ -30,7 +30,7 @@ function verified(req: ReceivedRequest, secret: string): unknown {
   return payload;
 }
 
-describe.each<CatalogKind>(['pglite', 'postgres'])('function invoke end to end (%s catalog)', (kind) => {
+describe.each<CatalogKind>(['sqlite', 'postgres'])('function invoke end to end (%s catalog)', (kind) => {
   let herald: TestHerald;
   let lambda: LambdaServer;
   let sink: SmtpSink;
@@ -265,11 +265,11 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('function invoke end to end (
   });
 });
 
-describe('function subscriptions: bad endpoints (pglite, no AWS credentials)', () => {
+describe('function subscriptions: bad endpoints (sqlite, no AWS credentials)', () => {
   let herald: TestHerald;
 
   beforeAll(async () => {
-    herald = await startHerald('pglite');
+    herald = await startHerald('sqlite');
     await createTopic(herald, 'fns');
   });
   afterAll(async () => herald?.close());

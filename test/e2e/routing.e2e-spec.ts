@@ -253,7 +253,7 @@ function withoutToken(envelope: unknown): Record<string, unknown> {
 const ofMessage = (receiver: WebhookReceiver, messageId: string): ReceivedRequest[] =>
   receiver.requests.filter((r) => r.headers['webhook-id'] === messageId);
 
-describe.each<CatalogKind>(['pglite', 'postgres'])('routing through the API (%s catalog)', (kind) => {
+describe.each<CatalogKind>(['sqlite', 'postgres'])('routing through the API (%s catalog)', (kind) => {
   let herald: TestHerald;
   /** The receiver checks every request against every subscription's secret with standardwebhooks. */
   const secrets: string[] = [];
@@ -346,7 +346,7 @@ describe('routing on the embedded catalog', () => {
   const nextTopic = () => topic(herald, `routing-more-${++n}`);
 
   beforeAll(async () => {
-    herald = await startHerald('pglite');
+    herald = await startHerald('sqlite');
     await receiver.start();
   });
   afterAll(async () => {

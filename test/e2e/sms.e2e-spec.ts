@@ -83,7 +83,7 @@ async function inbound(
   );
 }
 
-describe.each<CatalogKind>(['pglite', 'postgres'])('SMS end to end (%s catalog)', (kind) => {
+describe.each<CatalogKind>(['sqlite', 'postgres'])('SMS end to end (%s catalog)', (kind) => {
   let herald: TestHerald;
   let twilio: TwilioServer;
   let topicN = 0;
@@ -250,13 +250,13 @@ describe.each<CatalogKind>(['pglite', 'postgres'])('SMS end to end (%s catalog)'
   });
 });
 
-describe('SMS: signatures, bad numbers and the per-sender throttle (pglite)', () => {
+describe('SMS: signatures, bad numbers and the per-sender throttle (sqlite)', () => {
   let herald: TestHerald;
   let twilio: TwilioServer;
 
   beforeAll(async () => {
     twilio = await TwilioServer.start();
-    herald = await startHerald('pglite', twilioEnv(twilio, 1));
+    herald = await startHerald('sqlite', twilioEnv(twilio, 1));
     await createTopic(herald, 'ops');
   });
   afterAll(async () => {
@@ -358,11 +358,11 @@ describe('SMS: signatures, bad numbers and the per-sender throttle (pglite)', ()
   });
 });
 
-describe('SMS without Twilio configured (pglite)', () => {
+describe('SMS without Twilio configured (sqlite)', () => {
   let herald: TestHerald;
 
   beforeAll(async () => {
-    herald = await startHerald('pglite');
+    herald = await startHerald('sqlite');
     await createTopic(herald, 'no-sms');
   });
   afterAll(async () => herald?.close());

@@ -86,7 +86,7 @@ describe('outbound SSRF guard end to end', () => {
     let herald: TestHerald;
 
     beforeAll(async () => {
-      herald = await startHerald('pglite', { OUTBOUND_ALLOW_CIDRS: '' });
+      herald = await startHerald('sqlite', { OUTBOUND_ALLOW_CIDRS: '' });
     });
     afterAll(async () => {
       await herald?.close();
@@ -133,7 +133,7 @@ describe('outbound SSRF guard end to end', () => {
     let herald: TestHerald;
 
     beforeAll(async () => {
-      herald = await startHerald('pglite');
+      herald = await startHerald('sqlite');
       expect(herald.config.outboundAllowCidrs).toEqual(['127.0.0.0/8', '::1/128']);
     });
     afterAll(async () => {

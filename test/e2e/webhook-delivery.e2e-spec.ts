@@ -13,7 +13,7 @@ function expectSigned(req: ReceivedRequest, secret: string): void {
 
 const FAST = { minDelayMs: 300, maxDelayMs: 5000 };
 
-describe.each<CatalogKind>(['pglite', 'postgres'])('webhook delivery end to end (%s catalog)', (kind) => {
+describe.each<CatalogKind>(['sqlite', 'postgres'])('webhook delivery end to end (%s catalog)', (kind) => {
   let herald: TestHerald;
   let receiver: WebhookReceiver;
   let topicN = 0;

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { inject, vi } from 'vitest';
 import { freePort } from './servers';
 
-export type CatalogKind = 'pglite' | 'postgres';
+export type CatalogKind = 'sqlite' | 'postgres';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -51,7 +51,7 @@ export interface TestHerald {
 
 /**
  * Boots Herald in this process (API + workers) against the test Redis (a private key prefix) and the
- * chosen catalog (PGlite in memory, or a fresh PostgreSQL database). `env` overrides any setting; an
+ * chosen catalog (SQLite in memory, or a fresh PostgreSQL database). `env` overrides any setting; an
  * `env.DATABASE_URL` is used as given (the caller owns it) instead of a fresh database.
  */
 export async function startHerald(kind: CatalogKind, env: Record<string, string> = {}): Promise<TestHerald> {

@@ -1,8 +1,9 @@
 import { deliveryIdFor, newId } from '@herald/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
-import type { AttemptEvent, CatalogEvent, DeadEvent } from './catalog-event';
+import type { CatalogEvent, DeadEvent } from './catalog-event';
 import {
+  attemptEvent,
   BACKENDS,
   messagePayload,
   openTestCatalog,
@@ -11,22 +12,7 @@ import {
   type TestCatalog,
 } from './catalog-test-support';
 
-function attempt(deliveryId: string, run: number, n: number, over: Partial<AttemptEvent> = {}): AttemptEvent {
-  return {
-    type: 'attempt',
-    deliveryId,
-    run,
-    attempt: n,
-    at: new Date(Date.UTC(2030, 0, 1, 0, run, n)).toISOString(),
-    durationMs: 10 + n,
-    outcome: 'retry',
-    statusCode: 503,
-    error: `receiver answered 503 (attempt ${n})`,
-    status: 'retrying',
-    providerMessageId: null,
-    ...over,
-  };
-}
+const attempt = attemptEvent;
 
 describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
   let t: TestCatalog;
@@ -60,7 +46,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
   }
 
   async function snapshot(): Promise<unknown> {
-    const tables = ['messages', 'deliveries', 'attempts', 'dead_letters', 'subscriptions'];
+    const tables = ['messages', 'deliveries', 'dead_letters', 'subscriptions'];
     const out: Record<string, unknown> = {};
     for (const table of tables) {
       const { rows } = await catalog.sql.query(`SELECT * FROM ${table} ORDER BY id`);
@@ -87,7 +73,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
         items: [{ id: deliveryId, subscriptionId: sub.id, protocol: 'webhook' }],
       },
       attempt(deliveryId, 1, 1),
-      attempt(deliveryId, 1, 2, { outcome: 'failed', statusCode: 410, status: 'dead', error: 'gone' }),
+      attempt(deliveryId, 1, 2, { outcome: 'failed', statusCode: 410, error: 'gone' }),
       {
         type: 'dead',
         id: newId('dlq'),
@@ -104,7 +90,6 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
         lastStatusCode: 410,
         deadAt: new Date().toISOString(),
       },
-      { type: 'subscription-status', subscriptionId: sub.id, status: 'disabled' },
     ];
     await catalog.applyEvents(events);
     const once = await snapshot();
@@ -120,7 +105,6 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
       lastError: 'gone',
     });
     expect(delivery?.attempts.map((a) => a.number)).toEqual([1, 2]);
-    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('disabled');
     expect((await catalog.deadLetters.list({ subscriptionId: sub.id })).items).toHaveLength(1);
     expect((await catalog.messages.get(message.id))?.counts).toMatchObject({
       matched: 1,
@@ -132,7 +116,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
   it('never regresses a delivery when an older attempt arrives after a newer one', async () => {
     const { deliveryId } = await fanOut();
     await catalog.applyEvents([
-      attempt(deliveryId, 1, 3, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+      attempt(deliveryId, 1, 3, { outcome: 'delivered', statusCode: 200, error: null }),
     ]);
     await catalog.applyEvents([attempt(deliveryId, 1, 1), attempt(deliveryId, 1, 2)]);
     const delivery = await catalog.deliveries.get(deliveryId);
@@ -157,7 +141,6 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
         outcome: 'delivered',
         statusCode: 204,
         error: null,
-        status: 'delivered',
         providerMessageId: 'p-1',
       }),
       attempt(deliveryId, 1, 1),
@@ -187,7 +170,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     const deliveryId = deliveryIdFor(messageId, sub.id);
     await catalog.applyEvents([
       attempt(deliveryId, 1, 1),
-      attempt(deliveryId, 1, 2, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+      attempt(deliveryId, 1, 2, { outcome: 'delivered', statusCode: 200, error: null }),
     ]);
     await catalog.applyEvents([
       {
@@ -216,7 +199,6 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
       subscriptionId,
       topic,
       protocol: 'function',
-      status: 'retrying',
       attemptCount: 2,
       lastAttempt: 2,
     });
@@ -249,18 +231,19 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
         events.push(
           n < 4
             ? attempt(id, 1, n)
-            : attempt(id, 1, n, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+            : attempt(id, 1, n, { outcome: 'delivered', statusCode: 200, error: null }),
         );
       }
     }
     await catalog.applyEvents(events);
     const { rows } = await catalog.sql.query<{ n: number; delivered: number; attempts: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'delivered' AND attempt_count = 4)::int AS delivered,
-              (SELECT count(*)::int FROM attempts WHERE delivery_id = ANY($1::text[])) AS attempts
-       FROM deliveries WHERE message_id = $2`,
-      [ids, message.id],
+              sum(attempt_count)::int AS attempts
+       FROM deliveries WHERE message_id = $1`,
+      [message.id],
     );
     expect(rows[0]).toEqual({ n: 250, delivered: 250, attempts: 1000 });
+    expect((await catalog.deliveries.get(ids[7]))?.attempts.map((a) => a.number)).toEqual([1, 2, 3, 4]);
     expect((await catalog.messages.get(message.id))?.counts).toMatchObject({ delivered: 250, pending: 0 });
   });
 
@@ -282,7 +265,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
       lastStatusCode: 503,
       deadAt: new Date().toISOString(),
     };
-    const batch: CatalogEvent[] = [attempt(deliveryId, 1, 1, { outcome: 'failed', status: 'dead' }), dead];
+    const batch: CatalogEvent[] = [attempt(deliveryId, 1, 1, { outcome: 'failed' }), dead];
     await catalog.applyEvents(batch);
     const taken = await catalog.deadLetters.take({ ids: [dead.id] });
     expect(taken.map((d) => [d.id, d.run, d.newRun])).toEqual([[dead.id, 1, 2]]);
@@ -295,7 +278,7 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     });
 
     await catalog.applyEvents([
-      attempt(deliveryId, 2, 1, { outcome: 'delivered', statusCode: 200, error: null, status: 'delivered' }),
+      attempt(deliveryId, 2, 1, { outcome: 'delivered', statusCode: 200, error: null }),
     ]);
     const delivery = await catalog.deliveries.get(deliveryId);
     expect(delivery).toMatchObject({ status: 'delivered', run: 2, attemptCount: 2 });
@@ -333,17 +316,6 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     });
   });
 
-  it('applies the last subscription-status event of a batch', async () => {
-    const sub = subscriptionInput(topic);
-    await catalog.subscriptions.create(sub);
-    await catalog.applyEvents([
-      { type: 'subscription-status', subscriptionId: sub.id, status: 'disabled' },
-      { type: 'subscription-status', subscriptionId: sub.id, status: 'unsubscribed' },
-      { type: 'subscription-status', subscriptionId: newId('sub'), status: 'disabled' },
-    ]);
-    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('unsubscribed');
-  });
-
   it('stores text PostgreSQL would refuse (NUL, lone surrogates) instead of failing the batch', async () => {
     const message = messagePayload(topic, {
       subject: 'nul\u0000here',
@@ -357,25 +329,67 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     const stored = await catalog.messages.getPayload(message.id);
     expect(stored?.subject).toBe('nul\ufffdhere');
     expect(stored?.body).toEqual({ text: 'a\ufffdb \ufffd \\u0000 literal', ok: '😀' });
-    const { rows } = await catalog.sql.query<{ error: string }>(
-      'SELECT error FROM attempts WHERE delivery_id = $1',
-      [deliveryId],
-    );
-    expect(rows[0].error).toBe('bad\ufffderror');
+    expect((await catalog.deliveries.get(deliveryId))?.attempts[0].error).toBe('bad\ufffderror');
   });
 
   it('rolls the whole batch back when one statement fails', async () => {
-    const { deliveryId } = await fanOut();
-    const broken = { ...attempt(deliveryId, 1, 1), status: 'exploded' } as unknown as CatalogEvent;
-    const sub = subscriptionInput(topic);
-    await catalog.subscriptions.create(sub);
+    const { deliveryId, messageId, subscriptionId } = await fanOut();
+    const message = messagePayload(topic);
+    // A dead letter without an endpoint breaks a NOT NULL constraint, after the other writes ran.
+    const broken = {
+      type: 'dead',
+      id: newId('dlq'),
+      deliveryId,
+      run: 1,
+      messageId,
+      subscriptionId,
+      topic,
+      protocol: 'webhook',
+      endpoint: null,
+      attempts: 1,
+      reason: 'broken',
+      lastError: null,
+      lastStatusCode: null,
+      deadAt: new Date().toISOString(),
+    } as unknown as CatalogEvent;
     await expect(
       catalog.applyEvents([
-        { type: 'subscription-status', subscriptionId: sub.id, status: 'paused' },
+        { type: 'message', message, matched: 0, filteredOut: 0 },
+        attempt(deliveryId, 1, 1),
         broken,
       ]),
     ).rejects.toThrow();
-    expect((await catalog.subscriptions.get(sub.id))?.status).toBe('active');
+    expect(await catalog.messages.get(message.id)).toBeNull();
     expect((await catalog.deliveries.get(deliveryId))?.attempts).toEqual([]);
+  });
+
+  it('records a message fanned out at publish, and its first attempt, as one delivery row', async () => {
+    const sub = subscriptionInput(topic);
+    await catalog.subscriptions.create(sub);
+    const message = messagePayload(topic);
+    const deliveryId = deliveryIdFor(message.id, sub.id);
+    await catalog.applyEvents([
+      {
+        type: 'message',
+        message,
+        matched: 1,
+        filteredOut: 1,
+        deliveries: [{ subscriptionId: sub.id, protocol: 'webhook' }],
+      },
+      attempt(deliveryId, 1, 1, { topic, outcome: 'delivered', statusCode: 200, error: null }),
+    ]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      messageId: message.id,
+      subscriptionId: sub.id,
+      topic,
+      status: 'delivered',
+      attemptCount: 1,
+    });
+    expect((await catalog.messages.get(message.id))?.counts).toMatchObject({
+      matched: 1,
+      filteredOut: 1,
+      delivered: 1,
+      pending: 0,
+    });
   });
 });

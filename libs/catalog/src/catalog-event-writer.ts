@@ -1,59 +1,50 @@
+import { deliveryIdFor } from '@herald/core';
 import type {
   AttemptEvent,
-  CancelledEvent,
   CatalogEvent,
   DeadEvent,
-  DeliveriesEvent,
   MessageEvent,
   ProviderStatusEvent,
-  SubscriptionStatusEvent,
 } from './catalog-event';
 import { applyProviderStatus } from './deliveries-repository';
+import {
+  applyAttempt,
+  applyCancelled,
+  applyDead,
+  changed,
+  newDelivery,
+  type DeadLetterToFile,
+  type DeliveryIdentity,
+  type DeliveryState,
+} from './delivery-state';
+import { DELIVERY_STATE_COLUMNS, toDeliveryState, type DeliveryStateRow } from './row-mappers';
 import type { SqlClient } from './sql-client';
-import { jsonParam, sqlState } from './sql-values';
+import { jsonParam, recordset, sqlState, type RecordsetColumn } from './sql-values';
 
-/** Receivers' error texts can be long; a bound keeps attempt rows small. */
-const MAX_ERROR_LENGTH = 2000;
-
-/** Deadlock and serialization failure: batches from several workers (or a redrive) touched the same rows. */
-const RETRYABLE_STATES = new Set(['40P01', '40001']);
+/** Deadlock, serialization failure, and a row another writer inserted meanwhile: run the batch again. */
+const RETRYABLE_STATES = new Set(['40P01', '40001', '23505']);
 const MAX_TRIES = 5;
 
-type Grouped = {
-  message: MessageEvent[];
-  deliveries: DeliveriesEvent[];
-  attempt: AttemptEvent[];
-  dead: DeadEvent[];
-  cancelled: CancelledEvent[];
-  'subscription-status': SubscriptionStatusEvent[];
-  'provider-status': ProviderStatusEvent[];
-};
+/** Raised when a delivery this batch meant to insert was inserted by a concurrent writer. */
+class ConcurrentInsert extends Error {
+  readonly code = '23505';
+}
 
 /**
- * Applies worker events in one transaction with one statement per kind of event: each kind's
- * events travel as one JSON array expanded by jsonb_to_recordset. Idempotent (applying the same
- * events again changes nothing) and monotonic: a delivery only moves to the state of an attempt
- * newer, by (run, attempt), than the one it shows, so late or replayed events never regress it.
+ * Applies publishers' and workers' events in one transaction. Events are first folded, in stream
+ * order, into the final state of each delivery they touch (see delivery-state.ts), so a delivery made
+ * on its first attempt is written once, as one new row holding its attempt, however many events
+ * described it. Idempotent (applying the same events again changes nothing) and monotonic by (run,
+ * attempt), so late or replayed events never regress a delivery. Any number of writers may run.
  */
 export class CatalogEventWriter {
   constructor(private readonly sql: SqlClient) {}
 
   async applyEvents(events: readonly CatalogEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const g: Grouped = {
-      message: [],
-      deliveries: [],
-      attempt: [],
-      dead: [],
-      cancelled: [],
-      'subscription-status': [],
-      'provider-status': [],
-    };
-    for (const event of events) (g[event.type] as CatalogEvent[]).push(event);
-    // Applying a batch is idempotent, so a transaction that lost a deadlock is simply run again.
     for (let tries = 1; ; tries++) {
       try {
-        await this.applyGrouped(g);
+        await this.sql.transaction((tx) => apply(tx, events));
         return;
       } catch (err) {
         const state = sqlState(err);
@@ -61,54 +52,130 @@ export class CatalogEventWriter {
       }
     }
   }
-
-  private async applyGrouped(g: Grouped): Promise<void> {
-    await this.sql.transaction(async (tx) => {
-      // Order matters: deliveries before the attempts that move them, attempts before dead letters.
-      if (g.message.length > 0) await upsertMessages(tx, g.message);
-      const deliveries = [...g.deliveries, ...deliveriesOfAttempts(g.attempt)];
-      if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
-      if (g.attempt.length > 0) await applyAttempts(tx, g.attempt);
-      if (g.dead.length > 0) await applyDead(tx, g.dead);
-      if (g.cancelled.length > 0) await applyCancelled(tx, g.cancelled);
-      if (g['subscription-status'].length > 0) await applySubscriptionStatus(tx, g['subscription-status']);
-      // Rare (one per SMS at most), so one statement each; after the attempts that set provider ids.
-      for (const e of g['provider-status']) await applyProviderStatus(tx, e.providerMessageId, e.update);
-    });
-  }
 }
 
-/** Deliveries described by attempt events that carry the delivery's identity. */
-function deliveriesOfAttempts(events: AttemptEvent[]): DeliveriesEvent[] {
-  const out: DeliveriesEvent[] = [];
+async function apply(tx: SqlClient, events: readonly CatalogEvent[]): Promise<void> {
+  const messages: MessageEvent[] = [];
+  const providerStatus: ProviderStatusEvent[] = [];
+  const touched = new Set<string>();
   for (const e of events) {
-    if (e.messageId === undefined || e.subscriptionId === undefined || e.topic === undefined) continue;
-    if (e.protocol === undefined) continue;
-    out.push({
-      type: 'deliveries',
-      messageId: e.messageId,
-      topic: e.topic,
-      items: [{ id: e.deliveryId, subscriptionId: e.subscriptionId, protocol: e.protocol }],
-    });
+    if (e.type === 'message') {
+      messages.push(e);
+      for (const d of e.deliveries ?? []) touched.add(deliveryIdFor(e.message.id, d.subscriptionId));
+    } else if (e.type === 'deliveries') for (const item of e.items) touched.add(item.id);
+    else if (e.type === 'provider-status') providerStatus.push(e);
+    else touched.add(e.deliveryId);
   }
-  return out;
+  if (messages.length > 0) await upsertMessages(tx, messages);
+
+  const existing = new Map<string, DeliveryState>();
+  if (touched.size > 0) {
+    const { rows } = await tx.query<DeliveryStateRow>(
+      `SELECT ${DELIVERY_STATE_COLUMNS} FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [[...touched]],
+    );
+    for (const row of rows) existing.set(row.id, toDeliveryState(row));
+  }
+
+  const states = new Map(existing);
+  const created = (identity: DeliveryIdentity) => {
+    if (!states.has(identity.id)) states.set(identity.id, newDelivery(identity));
+  };
+  const identityOf = (e: AttemptEvent | DeadEvent): DeliveryIdentity => ({
+    id: e.deliveryId,
+    messageId: e.messageId,
+    subscriptionId: e.subscriptionId,
+    topic: e.topic,
+    protocol: e.protocol,
+  });
+  const deadLetters: DeadLetterToFile[] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'message':
+        for (const d of e.deliveries ?? []) {
+          const id = deliveryIdFor(e.message.id, d.subscriptionId);
+          created({
+            id,
+            messageId: e.message.id,
+            topic: e.message.topic,
+            subscriptionId: d.subscriptionId,
+            protocol: d.protocol,
+          });
+        }
+        break;
+      case 'deliveries':
+        for (const item of e.items)
+          created({
+            id: item.id,
+            subscriptionId: item.subscriptionId,
+            protocol: item.protocol,
+            messageId: e.messageId,
+            topic: e.topic,
+          });
+        break;
+      case 'attempt': {
+        created(identityOf(e));
+        states.set(e.deliveryId, applyAttempt(states.get(e.deliveryId)!, e));
+        break;
+      }
+      case 'dead': {
+        created(identityOf(e));
+        const { state, file } = applyDead(states.get(e.deliveryId)!, e);
+        states.set(e.deliveryId, state);
+        if (file) deadLetters.push(file);
+        break;
+      }
+      case 'cancelled': {
+        const state = states.get(e.deliveryId);
+        if (state) states.set(e.deliveryId, applyCancelled(state, e));
+        break;
+      }
+      case 'provider-status':
+        break;
+    }
+  }
+
+  const inserts: DeliveryState[] = [];
+  const updates: DeliveryState[] = [];
+  for (const [id, state] of states) {
+    const before = existing.get(id);
+    if (!before) inserts.push(state);
+    else if (changed(before, state)) updates.push(state);
+  }
+  if (inserts.length > 0) await insertDeliveries(tx, inserts);
+  if (updates.length > 0) await updateDeliveries(tx, updates);
+  if (deadLetters.length > 0) await fileDeadLetters(tx, deadLetters);
+  // Rare (one per SMS at most), so one statement each; after the attempts that set provider ids.
+  for (const e of providerStatus) await applyProviderStatus(tx, e.providerMessageId, e.update);
 }
 
 function int(value: number | null | undefined): number | null {
   return value === null || value === undefined || !Number.isFinite(value) ? null : Math.round(value);
 }
 
-function errorText(value: string | null | undefined): string | null {
-  return value === null || value === undefined ? null : value.slice(0, MAX_ERROR_LENGTH);
-}
+const MESSAGE_COLUMNS: readonly RecordsetColumn[] = [
+  ['ord', 'int'],
+  ['id', 'text'],
+  ['topic', 'text'],
+  ['subject', 'text'],
+  ['body', 'jsonb'],
+  ['body_by_protocol', 'jsonb'],
+  ['attributes', 'jsonb'],
+  ['published_at', 'timestamptz'],
+  ['matched', 'int'],
+  ['filtered_out', 'int'],
+];
 
 async function upsertMessages(sql: SqlClient, events: MessageEvent[]): Promise<void> {
-  const rows = events.map((e, ord) => ({
+  // The last event of a message wins (a resumed fan-out's counts), and it is the only one inserted.
+  const last = new Map<string, { e: MessageEvent; ord: number }>();
+  events.forEach((e, ord) => last.set(e.message.id, { e, ord }));
+  const rows = [...last.values()].map(({ e, ord }) => ({
     ord,
     id: e.message.id,
     topic: e.message.topic,
     subject: e.message.subject,
-    // Wrapped so a JSON null body stays distinguishable from a missing key.
+    // Wrapped so a JSON null body stays distinguishable from a missing one on either engine.
     body: { v: e.message.body ?? null },
     body_by_protocol: e.message.bodyByProtocol ?? {},
     attributes: e.message.attributes ?? {},
@@ -119,125 +186,90 @@ async function upsertMessages(sql: SqlClient, events: MessageEvent[]): Promise<v
   await sql.query(
     `INSERT INTO messages (id, topic, subject, body, body_by_protocol, attributes, published_at, matched,
        filtered_out, fanned_out_at)
-     SELECT DISTINCT ON (id) id, topic, subject, body -> 'v', body_by_protocol, attributes, published_at, matched,
-            filtered_out, now()
-     FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id text, topic text, subject text, body jsonb,
-       body_by_protocol jsonb, attributes jsonb, published_at timestamptz, matched int, filtered_out int)
-     ORDER BY id, ord DESC
+     SELECT id, topic, subject, body -> 'v', body_by_protocol, attributes, published_at, matched, filtered_out, now()
+     FROM ${recordset(sql.dialect, '$1', MESSAGE_COLUMNS)} WHERE true
      ON CONFLICT (id) DO UPDATE SET matched = excluded.matched, filtered_out = excluded.filtered_out
        WHERE messages.matched <> excluded.matched OR messages.filtered_out <> excluded.filtered_out`,
     [jsonParam(rows)],
   );
 }
 
-/**
- * New deliveries start pending, or, when their attempts were recorded first (events applied out of
- * order), from the newest of them.
- */
-async function insertDeliveries(sql: SqlClient, events: DeliveriesEvent[]): Promise<void> {
-  const rows = events.flatMap((e) =>
-    e.items.map((item) => ({
-      id: item.id,
-      message_id: e.messageId,
-      subscription_id: item.subscriptionId,
-      topic: e.topic,
-      protocol: item.protocol,
-    })),
-  );
-  if (rows.length === 0) return;
-  await sql.query(
-    `INSERT INTO deliveries (id, message_id, subscription_id, topic, protocol, status, attempt_count, run,
-       last_attempt, last_error, last_status_code, provider_message_id)
-     SELECT i.id, i.message_id, i.subscription_id, i.topic, i.protocol, COALESCE(a.delivery_status, 'pending'),
-            COALESCE(n.count, 0), COALESCE(a.run, 1), COALESCE(a.attempt, 0), a.error, a.status_code,
-            a.provider_message_id
-     FROM (
-       SELECT DISTINCT ON (id) * FROM jsonb_to_recordset($1::text::jsonb)
-         AS x(id text, message_id text, subscription_id text, topic text, protocol text)
-       -- Most rows exist already (the fan-out created them before their first attempt): skip them
-       -- before the attempt lookups below rather than at the conflict.
-       WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.id)
-       ORDER BY id
-     ) i
-     LEFT JOIN LATERAL (
-       SELECT run, attempt, delivery_status, error, status_code, provider_message_id FROM attempts
-       WHERE delivery_id = i.id ORDER BY run DESC, attempt DESC LIMIT 1
-     ) a ON true
-     LEFT JOIN LATERAL (SELECT count(*)::int AS count FROM attempts WHERE delivery_id = i.id) n ON true
-     ON CONFLICT (id) DO NOTHING`,
-    [jsonParam(rows)],
-  );
-}
+const DELIVERY_COLUMNS: readonly RecordsetColumn[] = [
+  ['id', 'text'],
+  ['message_id', 'text'],
+  ['subscription_id', 'text'],
+  ['topic', 'text'],
+  ['protocol', 'text'],
+  ['status', 'text'],
+  ['attempt_count', 'int'],
+  ['run', 'int'],
+  ['last_attempt', 'int'],
+  ['last_error', 'text'],
+  ['last_status_code', 'int'],
+  ['provider_message_id', 'text'],
+  ['attempts', 'jsonb'],
+];
 
-/**
- * Whether the batch's newest attempt `s` of a delivery moves delivery `d`: it must be newer by (run,
- * attempt) than what `d` shows, and a cancelled delivery is not put back to pending/retrying by its
- * own run. Evaluated in the UPDATE itself so that, under concurrent batches, PostgreSQL re-checks it
- * against the latest version of the row.
- */
-const NEWER_ATTEMPT = `(ROW(s.run, s.attempt) > ROW(d.run, d.last_attempt)
-  AND NOT (d.status = 'cancelled' AND s.run <= d.run AND s.status IN ('pending', 'retrying')))`;
-
-/**
- * Records attempts (a replayed one is ignored) and moves each delivery to its newest attempt of the
- * batch when that is newer. attempt_count grows by the attempts actually inserted, so it is right
- * whatever order events arrive in and however often they are replayed.
- */
-async function applyAttempts(sql: SqlClient, events: AttemptEvent[]): Promise<void> {
-  const rows = events.map((e) => ({
-    delivery_id: e.deliveryId,
-    run: int(e.run),
-    attempt: int(e.attempt),
-    at: e.at,
-    duration_ms: Math.max(0, int(e.durationMs) ?? 0),
-    outcome: e.outcome,
-    status_code: int(e.statusCode),
-    error: errorText(e.error),
-    status: e.status,
-    provider_message_id: e.providerMessageId,
+function deliveryRows(states: DeliveryState[]) {
+  return states.map((s) => ({
+    id: s.id,
+    message_id: s.messageId,
+    subscription_id: s.subscriptionId,
+    topic: s.topic,
+    protocol: s.protocol,
+    status: s.status,
+    attempt_count: s.attempts.length,
+    run: s.run,
+    last_attempt: s.lastAttempt,
+    last_error: s.lastError,
+    last_status_code: s.lastStatusCode,
+    provider_message_id: s.providerMessageId,
+    attempts: s.attempts,
   }));
+}
+
+const DELIVERY_INSERT_COLUMNS = DELIVERY_COLUMNS.map(([name]) => name).join(', ');
+
+async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
+  const { rowCount } = await sql.query(
+    `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS})
+     SELECT ${DELIVERY_INSERT_COLUMNS} FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)} WHERE true
+     ON CONFLICT (id) DO NOTHING`,
+    [jsonParam(deliveryRows(states))],
+  );
+  // Another writer recorded one of these deliveries since we looked: fold our events into its row.
+  if (rowCount !== states.length) throw new ConcurrentInsert('a delivery was recorded concurrently');
+}
+
+async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
   await sql.query(
-    `WITH ev AS (
-       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(delivery_id text, run int, attempt int, at timestamptz,
-         duration_ms int, outcome text, status_code int, error text, status text, provider_message_id text)
-     ), inserted AS (
-       INSERT INTO attempts (delivery_id, run, attempt, at, duration_ms, outcome, status_code, error, delivery_status,
-         provider_message_id)
-       SELECT DISTINCT ON (delivery_id, run, attempt) delivery_id, run, attempt, at, duration_ms, outcome, status_code,
-              error, status, provider_message_id
-       FROM ev ORDER BY delivery_id, run, attempt
-       ON CONFLICT (delivery_id, run, attempt) DO NOTHING
-       RETURNING delivery_id
-     ), added AS (
-       SELECT delivery_id, count(*)::int AS n FROM inserted GROUP BY delivery_id
-     ), newest AS (
-       SELECT DISTINCT ON (delivery_id) delivery_id, run, attempt, status, status_code, error, provider_message_id
-       FROM ev ORDER BY delivery_id, run DESC, attempt DESC
-     ), s AS (
-       SELECT newest.*, COALESCE(added.n, 0) AS n FROM newest LEFT JOIN added USING (delivery_id)
-     )
-     UPDATE deliveries d SET
-       attempt_count = d.attempt_count + s.n,
-       status = CASE WHEN ${NEWER_ATTEMPT} THEN s.status ELSE d.status END,
-       run = CASE WHEN ${NEWER_ATTEMPT} THEN s.run ELSE d.run END,
-       last_attempt = CASE WHEN ${NEWER_ATTEMPT} THEN s.attempt ELSE d.last_attempt END,
-       last_error = CASE WHEN ${NEWER_ATTEMPT} THEN s.error ELSE d.last_error END,
-       last_status_code = CASE WHEN ${NEWER_ATTEMPT} THEN s.status_code ELSE d.last_status_code END,
-       provider_message_id = CASE WHEN ${NEWER_ATTEMPT} THEN COALESCE(s.provider_message_id, d.provider_message_id)
-                                  ELSE d.provider_message_id END,
-       updated_at = now()
-     FROM s
-     WHERE d.id = s.delivery_id AND (s.n > 0 OR ${NEWER_ATTEMPT})`,
-    [jsonParam(rows)],
+    `UPDATE deliveries AS d SET status = x.status, attempt_count = x.attempt_count, run = x.run,
+       last_attempt = x.last_attempt, last_error = x.last_error, last_status_code = x.last_status_code,
+       provider_message_id = x.provider_message_id, attempts = x.attempts, updated_at = now()
+     FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)}
+     WHERE d.id = x.id`,
+    [jsonParam(deliveryRows(states))],
   );
 }
 
-/**
- * Files dead letters and marks their deliveries dead, unless the delivery has moved on: a later run
- * (it was redriven, so a replayed event must not bring the entry back) or delivered in that run.
- */
-async function applyDead(sql: SqlClient, events: DeadEvent[]): Promise<void> {
-  const rows = events.map((e) => ({
+const DEAD_LETTER_COLUMNS: readonly RecordsetColumn[] = [
+  ['id', 'text'],
+  ['delivery_id', 'text'],
+  ['run', 'int'],
+  ['message_id', 'text'],
+  ['subscription_id', 'text'],
+  ['topic', 'text'],
+  ['protocol', 'text'],
+  ['endpoint', 'text'],
+  ['attempts', 'int'],
+  ['reason', 'text'],
+  ['last_error', 'text'],
+  ['last_status_code', 'int'],
+  ['dead_at', 'timestamptz'],
+];
+
+async function fileDeadLetters(sql: SqlClient, entries: DeadLetterToFile[]): Promise<void> {
+  const rows = entries.map((e) => ({
     id: e.id,
     delivery_id: e.deliveryId,
     run: int(e.run),
@@ -248,68 +280,16 @@ async function applyDead(sql: SqlClient, events: DeadEvent[]): Promise<void> {
     endpoint: e.endpoint,
     attempts: int(e.attempts) ?? 0,
     reason: e.reason,
-    last_error: errorText(e.lastError),
+    last_error: e.lastError === null ? null : e.lastError.slice(0, 2000),
     last_status_code: int(e.lastStatusCode),
     dead_at: e.deadAt,
   }));
+  const columns = DEAD_LETTER_COLUMNS.map(([name]) => name).join(', ');
+  // One entry per (delivery, run): a replayed dead event finds its entry filed already.
   await sql.query(
-    `WITH ev AS (
-       SELECT DISTINCT ON (delivery_id, run) * FROM jsonb_to_recordset($1::text::jsonb)
-         AS x(id text, delivery_id text, run int, message_id text, subscription_id text, topic text, protocol text,
-              endpoint text, attempts int, reason text, last_error text, last_status_code int, dead_at timestamptz)
-       ORDER BY delivery_id, run, id
-     ), filed AS (
-       INSERT INTO dead_letters (id, delivery_id, run, message_id, subscription_id, topic, protocol, endpoint,
-         attempts, reason, last_error, last_status_code, dead_at)
-       SELECT ev.id, ev.delivery_id, ev.run, ev.message_id, ev.subscription_id, ev.topic, ev.protocol, ev.endpoint,
-              ev.attempts, ev.reason, ev.last_error, ev.last_status_code, ev.dead_at
-       FROM ev LEFT JOIN deliveries d ON d.id = ev.delivery_id
-       WHERE d.id IS NULL OR d.run < ev.run OR (d.run = ev.run AND d.status <> 'delivered')
-       ON CONFLICT DO NOTHING
-     ), latest AS (
-       SELECT DISTINCT ON (delivery_id) * FROM ev ORDER BY delivery_id, run DESC
-     )
-     UPDATE deliveries d SET
-       status = 'dead',
-       last_attempt = CASE WHEN l.run > d.run THEN l.attempts ELSE GREATEST(d.last_attempt, l.attempts) END,
-       run = l.run,
-       last_error = COALESCE(l.last_error, d.last_error),
-       last_status_code = COALESCE(l.last_status_code, d.last_status_code),
-       updated_at = now()
-     FROM latest l
-     WHERE d.id = l.delivery_id AND (d.run < l.run OR (d.run = l.run AND d.status IN ('pending', 'retrying')))`,
-    [jsonParam(rows)],
-  );
-}
-
-async function applyCancelled(sql: SqlClient, events: CancelledEvent[]): Promise<void> {
-  const rows = events.map((e) => ({
-    delivery_id: e.deliveryId,
-    run: int(e.run),
-    reason: errorText(e.reason),
-  }));
-  await sql.query(
-    `WITH ev AS (
-       SELECT DISTINCT ON (delivery_id) * FROM jsonb_to_recordset($1::text::jsonb)
-         AS x(delivery_id text, run int, reason text)
-       ORDER BY delivery_id, run DESC
-     )
-     UPDATE deliveries d SET status = 'cancelled', run = ev.run, last_error = ev.reason, updated_at = now()
-     FROM ev
-     WHERE d.id = ev.delivery_id AND (d.run < ev.run OR (d.run = ev.run AND d.status IN ('pending', 'retrying')))`,
-    [jsonParam(rows)],
-  );
-}
-
-async function applySubscriptionStatus(sql: SqlClient, events: SubscriptionStatusEvent[]): Promise<void> {
-  const rows = events.map((e, ord) => ({ ord, id: e.subscriptionId, status: e.status }));
-  await sql.query(
-    `WITH ev AS (
-       SELECT DISTINCT ON (id) * FROM jsonb_to_recordset($1::text::jsonb) AS x(ord int, id text, status text)
-       ORDER BY id, ord DESC
-     )
-     UPDATE subscriptions s SET status = ev.status, updated_at = now()
-     FROM ev WHERE s.id = ev.id AND s.status <> ev.status`,
+    `INSERT INTO dead_letters (${columns})
+     SELECT ${columns} FROM ${recordset(sql.dialect, '$1', DEAD_LETTER_COLUMNS)} WHERE true
+     ON CONFLICT DO NOTHING`,
     [jsonParam(rows)],
   );
 }

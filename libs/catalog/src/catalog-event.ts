@@ -1,21 +1,19 @@
 import type { DeadLetter, ProviderStatusUpdate } from './catalog-types';
-import type {
-  AttemptOutcome,
-  DeliveryStatus,
-  MessagePayload,
-  Protocol,
-  SubscriptionStatus,
-} from '@herald/core';
+import type { AttemptOutcome, MessagePayload, Protocol } from '@herald/core';
 
-/** The fan-out's result for a message: the payload is kept with the counts. */
+/**
+ * A message as fanned out: its payload, its counts and, when the fan-out happened in one go (at
+ * publish), the deliveries it created. Large topics add their deliveries page by page instead.
+ */
 export interface MessageEvent {
   type: 'message';
   message: MessagePayload;
   matched: number;
   filteredOut: number;
+  deliveries?: Array<{ subscriptionId: string; protocol: Protocol }>;
 }
 
-/** Deliveries created by the fan-out, all pending. */
+/** Deliveries created by one page of a large topic's fan-out, all pending. */
 export interface DeliveriesEvent {
   type: 'deliveries';
   messageId: string;
@@ -24,17 +22,18 @@ export interface DeliveriesEvent {
 }
 
 /**
- * One attempt of a delivery; `attempt` is 1-based within `run`. With messageId, subscriptionId, topic
- * and protocol given, a delivery row that is missing (its 'deliveries' event not applied yet, or lost)
- * is created from the attempt.
+ * One attempt of a delivery; `attempt` is 1-based within `run` (a redrive starts run + 1 with a new
+ * budget). It carries the delivery's identity, so the delivery is recorded whichever event of it is
+ * applied first. `outcome` says what the attempt decided: `retry` (another attempt follows),
+ * `delivered`, or `failed` (no attempt follows: the delivery is dead).
  */
 export interface AttemptEvent {
   type: 'attempt';
   deliveryId: string;
-  messageId?: string;
-  subscriptionId?: string;
-  topic?: string;
-  protocol?: Protocol;
+  messageId: string;
+  subscriptionId: string;
+  topic: string;
+  protocol: Protocol;
   run: number;
   attempt: number;
   /** ISO 8601. */
@@ -43,8 +42,6 @@ export interface AttemptEvent {
   outcome: AttemptOutcome;
   statusCode: number | null;
   error: string | null;
-  /** The delivery's status after this attempt. */
-  status: DeliveryStatus;
   providerMessageId: string | null;
 }
 
@@ -62,13 +59,6 @@ export interface CancelledEvent {
   reason: string;
 }
 
-/** A subscription Herald changes on its own, e.g. 410 Gone → disabled, Twilio 21610 → unsubscribed. */
-export interface SubscriptionStatusEvent {
-  type: 'subscription-status';
-  subscriptionId: string;
-  status: SubscriptionStatus;
-}
-
 /**
  * A provider's report on a message it accepted (Twilio status callback). It travels through the same
  * stream as the attempt that recorded the provider's message id, so it is applied after it.
@@ -80,14 +70,8 @@ export interface ProviderStatusEvent {
 }
 
 /**
- * What workers record in the catalog, batched by `applyEvents`. JSON-serialisable (events travel
- * through a Redis stream), so times are ISO strings.
+ * What publishers and workers record in the catalog, batched by `applyEvents`. JSON-serialisable
+ * (events travel through a Redis stream), so times are ISO strings.
  */
 export type CatalogEvent =
-  | MessageEvent
-  | DeliveriesEvent
-  | AttemptEvent
-  | DeadEvent
-  | CancelledEvent
-  | SubscriptionStatusEvent
-  | ProviderStatusEvent;
+  MessageEvent | DeliveriesEvent | AttemptEvent | DeadEvent | CancelledEvent | ProviderStatusEvent;

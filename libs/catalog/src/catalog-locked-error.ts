@@ -1,4 +1,4 @@
-/** Another live process has the embedded catalog's folder open; PGlite would corrupt it if we opened it too. */
+/** Another live process has the embedded catalog's folder open; the embedded catalog serves one process. */
 export class CatalogLockedError extends Error {
   constructor(
     readonly folder: string,

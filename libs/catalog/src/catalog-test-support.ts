@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { newId, type MessagePayload, type Protocol } from '@herald/core';
+import { deliveryParts, newId, type MessagePayload, type Protocol } from '@herald/core';
 import { Client } from 'pg';
 import { inject } from 'vitest';
 import { Catalog } from './catalog';
+import type { AttemptEvent } from './catalog-event';
 import type { CreateSubscriptionInput } from './catalog-types';
 
 /** Test helpers shared by the catalog's spec files (not exported from the library). */
 
-export type Backend = 'pglite' | 'postgres';
-export const BACKENDS: Backend[] = ['pglite', 'postgres'];
+export type Backend = 'sqlite' | 'postgres';
+export const BACKENDS: Backend[] = ['sqlite', 'postgres'];
 
 export interface TestDatabase {
   url: string;
@@ -42,9 +43,9 @@ export interface TestCatalog {
   dispose(): Promise<void>;
 }
 
-/** A migrated catalog on the given backend: PGlite in memory, or a fresh PostgreSQL database. */
+/** A migrated catalog on the given backend: SQLite in memory, or a fresh PostgreSQL database. */
 export async function openTestCatalog(backend: Backend): Promise<TestCatalog> {
-  if (backend === 'pglite') {
+  if (backend === 'sqlite') {
     const catalog = await Catalog.open('memory://');
     return { catalog, dispose: () => catalog.close() };
   }
@@ -90,5 +91,32 @@ export function messagePayload(topic: string, overrides: Partial<MessagePayload>
     bodyByProtocol: { sms: 'Order 42 shipped' },
     publishedAt: new Date().toISOString(),
     ...overrides,
+  };
+}
+
+/** Attempt `n` of `run` of a delivery: a 503 to retry unless `over` says otherwise; identity from the id. */
+export function attemptEvent(
+  deliveryId: string,
+  run: number,
+  n: number,
+  over: Partial<AttemptEvent> = {},
+): AttemptEvent {
+  const parts = deliveryParts(deliveryId);
+  return {
+    type: 'attempt',
+    deliveryId,
+    messageId: parts?.messageId ?? newId('msg'),
+    subscriptionId: parts?.subscriptionId ?? newId('sub'),
+    topic: 'unknown-topic',
+    protocol: 'webhook',
+    run,
+    attempt: n,
+    at: new Date(Date.UTC(2030, 0, 1, 0, run, n)).toISOString(),
+    durationMs: 10 + n,
+    outcome: 'retry',
+    statusCode: 503,
+    error: `receiver answered 503 (attempt ${n})`,
+    providerMessageId: null,
+    ...over,
   };
 }

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKeysRepository } from './api-keys-repository';
 import type { CatalogEvent } from './catalog-event';
@@ -10,8 +10,8 @@ import { FolderLock } from './folder-lock';
 import { MessagesRepository } from './messages-repository';
 import { migrate } from './migrate';
 import { PgSqlDatabase } from './pg-sql-database';
-import { PgliteSqlDatabase } from './pglite-sql-database';
-import type { SqlClient, SqlDatabase } from './sql-client';
+import type { SqlClient, SqlDatabase, SqlDialect } from './sql-client';
+import { SQLITE_FILE, SqliteSqlDatabase } from './sqlite-sql-database';
 import { SubscriptionsRepository } from './subscriptions-repository';
 import { TopicsRepository } from './topics-repository';
 
@@ -20,13 +20,13 @@ export interface CatalogOptions {
   poolSize?: number;
 }
 
-/** Where a DATABASE_URL points: a PostgreSQL server, a PGlite folder, or PGlite in memory. */
+/** Where a DATABASE_URL points: a PostgreSQL server, the embedded catalog's folder, or one in memory. */
 export type CatalogLocation =
-  { driver: 'postgres'; url: string } | { driver: 'pglite'; folder: string | null };
+  { driver: 'postgres'; url: string } | { driver: 'sqlite'; folder: string | null };
 
 /**
  * Herald's system of record: owns the database connection and exposes one repository per subject.
- * Works the same on PostgreSQL and on the embedded PGlite.
+ * Works the same on PostgreSQL and on the embedded catalog (SQLite).
  */
 export class Catalog {
   readonly topics: TopicsRepository;
@@ -52,9 +52,9 @@ export class Catalog {
   }
 
   /**
-   * Opens `postgres://…` / `postgresql://…` with a pool, `memory://` as a throwaway PGlite, or any
-   * other value (a path or `file://` URL) as a PGlite folder, locked against other processes (throws
-   * CatalogLockedError). Applies pending migrations before returning.
+   * Opens `postgres://…` / `postgresql://…` with a pool, `memory://` as a throwaway embedded catalog,
+   * or any other value (a path or `file://` URL) as the embedded catalog's folder, locked against
+   * other processes (throws CatalogLockedError). Applies pending migrations before returning.
    */
   static async open(databaseUrl: string, options: CatalogOptions = {}): Promise<Catalog> {
     const location = Catalog.locate(databaseUrl);
@@ -62,12 +62,20 @@ export class Catalog {
       const db = await PgSqlDatabase.connect(location.url, options.poolSize);
       return Catalog.start(db, null);
     }
-    if (location.folder === null) return Catalog.start(await PgliteSqlDatabase.open('memory://'), null);
-    mkdirSync(location.folder, { recursive: true });
-    const lock = FolderLock.acquire(location.folder);
+    if (location.folder === null) return Catalog.start(SqliteSqlDatabase.open(':memory:'), null);
+    const folder = location.folder;
+    if (existsSync(join(folder, 'PG_VERSION'))) {
+      throw new Error(
+        `${folder} holds an embedded catalog of Herald 0.1 (PGlite), which this release no longer reads: ` +
+          `the embedded catalog is now SQLite. Move the folder away (or point DATABASE_URL at another ` +
+          `folder) to start with an empty catalog; keep data across upgrades with PostgreSQL.`,
+      );
+    }
+    mkdirSync(folder, { recursive: true });
+    const lock = FolderLock.acquire(folder);
     let db: SqlDatabase;
     try {
-      db = await PgliteSqlDatabase.open(location.folder);
+      db = SqliteSqlDatabase.open(join(folder, SQLITE_FILE));
     } catch (err) {
       lock.release();
       throw err;
@@ -78,9 +86,9 @@ export class Catalog {
   static locate(databaseUrl: string): CatalogLocation {
     const value = databaseUrl.trim();
     if (/^postgres(ql)?:\/\//i.test(value)) return { driver: 'postgres', url: value };
-    if (value === 'memory://' || value === 'memory:') return { driver: 'pglite', folder: null };
-    if (value.startsWith('file://')) return { driver: 'pglite', folder: fileURLToPath(value) };
-    return { driver: 'pglite', folder: resolve(value) };
+    if (value === 'memory://' || value === 'memory:') return { driver: 'sqlite', folder: null };
+    if (value.startsWith('file://')) return { driver: 'sqlite', folder: fileURLToPath(value) };
+    return { driver: 'sqlite', folder: resolve(value) };
   }
 
   private static async start(db: SqlDatabase, lock: FolderLock | null): Promise<Catalog> {
@@ -94,8 +102,8 @@ export class Catalog {
     return new Catalog(db, lock);
   }
 
-  get driver(): 'postgres' | 'pglite' {
-    return this.db.driver;
+  get driver(): SqlDialect {
+    return this.db.dialect;
   }
 
   /** Direct SQL access, for tools and tests; application code goes through the repositories. */

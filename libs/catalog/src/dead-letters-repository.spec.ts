@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
 import type { CatalogEvent, DeadEvent } from './catalog-event';
 import {
+  attemptEvent,
   BACKENDS,
   messagePayload,
   openTestCatalog,
@@ -59,19 +60,14 @@ describe.each(BACKENDS)('DeadLettersRepository on %s', (backend) => {
           topic,
           items: [{ id: deliveryId, subscriptionId: sub.id, protocol: 'webhook' }],
         },
-        ...[1, 2].map((n): CatalogEvent => ({
-          type: 'attempt',
-          deliveryId,
-          run: 1,
-          attempt: n,
-          at: new Date().toISOString(),
-          durationMs: 30,
-          outcome: n === 2 ? 'failed' : 'retry',
-          statusCode: 503,
-          error: 'receiver answered 503',
-          status: n === 2 ? 'dead' : 'retrying',
-          providerMessageId: null,
-        })),
+        ...[1, 2].map((n): CatalogEvent =>
+          attemptEvent(deliveryId, 1, n, {
+            topic,
+            durationMs: 30,
+            outcome: n === 2 ? 'failed' : 'retry',
+            error: 'receiver answered 503',
+          }),
+        ),
         dead,
       );
     }
@@ -210,19 +206,7 @@ describe.each(BACKENDS)('DeadLettersRepository on %s', (backend) => {
     const entry = (await catalog.deadLetters.get(ids[0]))!.entry;
     // The redriven job (run 2) delivered and was recorded before the entry was taken.
     await catalog.applyEvents([
-      {
-        type: 'attempt',
-        deliveryId: entry.deliveryId,
-        run: 2,
-        attempt: 1,
-        at: new Date().toISOString(),
-        durationMs: 12,
-        outcome: 'delivered',
-        statusCode: 200,
-        error: null,
-        status: 'delivered',
-        providerMessageId: null,
-      },
+      attemptEvent(entry.deliveryId, 2, 1, { outcome: 'delivered', statusCode: 200, error: null }),
     ]);
     const [taken] = await catalog.deadLetters.take({ ids });
     expect(taken).toMatchObject({ id: ids[0], run: 1, newRun: 2 });

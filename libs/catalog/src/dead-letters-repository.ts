@@ -6,18 +6,18 @@ import type {
   RedrivenDeadLetter,
 } from './catalog-types';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
+import type { StoredAttempt } from './delivery-state';
 import {
-  ATTEMPTS_OF_DELIVERY,
   DEAD_LETTER_COLUMNS,
   MESSAGE_COLUMNS,
   toAttempts,
   toDeadLetter,
   toMessagePayload,
-  type AttemptRow,
   type DeadLetterRow,
   type MessageRow,
 } from './row-mappers';
 import type { SqlClient } from './sql-client';
+import { jsonParam, recordset } from './sql-values';
 
 const DEFAULT_TAKE_LIMIT = 1000;
 
@@ -46,12 +46,14 @@ export class DeadLettersRepository {
     const entry = toDeadLetter(rows[0]);
     const [message, history] = await Promise.all([
       this.sql.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [entry.messageId]),
-      this.sql.query<AttemptRow>(ATTEMPTS_OF_DELIVERY, [entry.deliveryId]),
+      this.sql.query<{ attempts: StoredAttempt[] }>('SELECT attempts FROM deliveries WHERE id = $1', [
+        entry.deliveryId,
+      ]),
     ]);
     return {
       entry,
       message: message.rows[0] ? toMessagePayload(message.rows[0]) : null,
-      attempts: toAttempts(history.rows),
+      attempts: toAttempts(history.rows[0]?.attempts),
     };
   }
 
@@ -69,42 +71,76 @@ export class DeadLettersRepository {
    * filter take returns at most `limit` (default 1000) entries; call again until it returns fewer.
    */
   async take(selection: DeadLetterSelection): Promise<RedrivenDeadLetter[]> {
-    let chosen: string;
-    let params: unknown[];
-    if ('ids' in selection) {
-      if (selection.ids.length === 0) return [];
-      chosen = 'SELECT id FROM dead_letters WHERE id = ANY($1::text[])';
-      params = [[...selection.ids]];
-    } else {
-      chosen = `SELECT id FROM dead_letters
-                WHERE ($1::text IS NULL OR topic = $1::text) AND ($2::text IS NULL OR subscription_id = $2::text)
-                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`;
-      params = [
-        selection.topic ?? null,
-        selection.subscriptionId ?? null,
-        Math.max(1, Math.floor(selection.limit ?? DEFAULT_TAKE_LIMIT)),
-      ];
-    }
-    const { rows } = await this.sql.query<DeadLetterRow & { new_run: number | null }>(
-      `WITH taken AS (
-         DELETE FROM dead_letters WHERE id IN (${chosen}) RETURNING ${DEAD_LETTER_COLUMNS}
-       ), restarted AS (
-         INSERT INTO deliveries (id, message_id, subscription_id, topic, protocol, status, attempt_count, run,
-           last_attempt, last_error, last_status_code)
-         SELECT DISTINCT ON (delivery_id) delivery_id, message_id, subscription_id, topic, protocol, 'pending',
-                attempts, run + 1, 0, last_error, last_status_code
-         FROM taken ORDER BY delivery_id, run DESC
-         ON CONFLICT (id) DO UPDATE
-           -- The redriven job (run + 1) may already have run and been recorded: never move it back.
-           SET run = GREATEST(deliveries.run, excluded.run),
-               last_attempt = CASE WHEN deliveries.run >= excluded.run THEN deliveries.last_attempt ELSE 0 END,
-               status = CASE WHEN deliveries.run >= excluded.run THEN deliveries.status ELSE 'pending' END,
-               updated_at = now()
-         RETURNING id, run
-       )
-       SELECT t.*, r.run AS new_run FROM taken t LEFT JOIN restarted r ON r.id = t.delivery_id ORDER BY t.id`,
-      params,
-    );
-    return rows.map((row) => ({ ...toDeadLetter(row), newRun: row.run + 1 }));
+    return this.sql.transaction(async (tx) => {
+      let ids: string[];
+      if ('ids' in selection) {
+        ids = [...selection.ids];
+      } else {
+        const chosen = await tx.query<{ id: string }>(
+          `SELECT id FROM dead_letters
+           WHERE ($1::text IS NULL OR topic = $1::text) AND ($2::text IS NULL OR subscription_id = $2::text)
+           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+          [
+            selection.topic ?? null,
+            selection.subscriptionId ?? null,
+            Math.max(1, Math.floor(selection.limit ?? DEFAULT_TAKE_LIMIT)),
+          ],
+        );
+        ids = chosen.rows.map((r) => r.id);
+      }
+      if (ids.length === 0) return [];
+      const { rows } = await tx.query<DeadLetterRow>(
+        `DELETE FROM dead_letters WHERE id = ANY($1::text[]) RETURNING ${DEAD_LETTER_COLUMNS}`,
+        [ids],
+      );
+      const taken = rows.map(toDeadLetter).sort((a, b) => (a.id < b.id ? -1 : 1));
+      // Each delivery restarts at the run after its newest taken entry.
+      const restart = new Map<string, (typeof taken)[number]>();
+      for (const e of taken) if ((restart.get(e.deliveryId)?.run ?? 0) < e.run) restart.set(e.deliveryId, e);
+      if (restart.size > 0) await restartDeliveries(tx, [...restart.values()]);
+      return taken.map((e) => ({ ...e, newRun: e.run + 1 }));
+    });
   }
+}
+
+/**
+ * Starts run `run + 1` of each delivery (status pending, a fresh attempt budget; its attempts so far
+ * stay), unless that run was recorded already: the redriven job is enqueued before the take and may
+ * have run and been recorded since, and it must never be moved back.
+ */
+async function restartDeliveries(sql: SqlClient, entries: DeadLetter[]): Promise<void> {
+  const rows = entries.map((e) => ({
+    id: e.deliveryId,
+    message_id: e.messageId,
+    subscription_id: e.subscriptionId,
+    topic: e.topic,
+    protocol: e.protocol,
+    attempts: e.attempts,
+    run: e.run + 1,
+    last_error: e.lastError,
+    last_status_code: e.lastStatusCode,
+  }));
+  await sql.query(
+    `INSERT INTO deliveries (id, message_id, subscription_id, topic, protocol, status, attempt_count, run,
+       last_attempt, last_error, last_status_code)
+     SELECT id, message_id, subscription_id, topic, protocol, 'pending', attempts, run, 0, last_error,
+            last_status_code
+     FROM ${recordset(sql.dialect, '$1', [
+       ['id', 'text'],
+       ['message_id', 'text'],
+       ['subscription_id', 'text'],
+       ['topic', 'text'],
+       ['protocol', 'text'],
+       ['attempts', 'int'],
+       ['run', 'int'],
+       ['last_error', 'text'],
+       ['last_status_code', 'int'],
+     ])} WHERE true
+     ON CONFLICT (id) DO UPDATE
+       SET run = GREATEST(deliveries.run, excluded.run),
+           last_attempt = CASE WHEN deliveries.run >= excluded.run THEN deliveries.last_attempt ELSE 0 END,
+           status = CASE WHEN deliveries.run >= excluded.run THEN deliveries.status ELSE 'pending' END,
+           updated_at = now()`,
+    [jsonParam(rows)],
+  );
 }

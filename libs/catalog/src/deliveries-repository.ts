@@ -1,14 +1,8 @@
 import { newId } from '@herald/core';
 import type { DeliveryDetail, DeliveryFilter, DeliveryRecord, ProviderStatusUpdate } from './catalog-types';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
-import {
-  ATTEMPTS_OF_DELIVERY,
-  DELIVERY_COLUMNS,
-  toAttempts,
-  toDelivery,
-  type AttemptRow,
-  type DeliveryRow,
-} from './row-mappers';
+import { DELIVERY_COLUMNS, toAttempts, toDelivery, type DeliveryRow } from './row-mappers';
+import type { StoredAttempt } from './delivery-state';
 import type { SqlClient } from './sql-client';
 import { textParam } from './sql-values';
 
@@ -18,13 +12,12 @@ export class DeliveriesRepository {
 
   /** The delivery with every attempt, numbered 1..n in (run, attempt) order. */
   async get(id: string): Promise<DeliveryDetail | null> {
-    const { rows } = await this.sql.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`,
+    const { rows } = await this.sql.query<DeliveryRow & { attempts: StoredAttempt[] }>(
+      `SELECT ${DELIVERY_COLUMNS}, attempts FROM deliveries WHERE id = $1`,
       [id],
     );
     if (!rows[0]) return null;
-    const attempts = await this.sql.query<AttemptRow>(ATTEMPTS_OF_DELIVERY, [id]);
-    return { ...toDelivery(rows[0]), attempts: toAttempts(attempts.rows) };
+    return { ...toDelivery(rows[0]), attempts: toAttempts(rows[0].attempts) };
   }
 
   async listByMessage(
@@ -50,32 +43,6 @@ export class DeliveriesRepository {
       [providerMessageId],
     );
     return rows[0] ? toDelivery(rows[0]) : null;
-  }
-
-  /**
-   * Records a provider's final status for a message it had accepted. 'dead' also files a dead letter
-   * (when the subscription still exists) so the failure can be inspected and redriven. A dead delivery
-   * is not brought back by a late 'delivered', nor a cancelled one changed. Null if no delivery has
-   * that provider id.
-   */
-  async updateProviderStatus(
-    providerMessageId: string,
-    update: ProviderStatusUpdate,
-  ): Promise<DeliveryRecord | null> {
-    return this.sql.transaction((tx) => applyProviderStatus(tx, providerMessageId, update));
-  }
-
-  /** Cancels a subscription's pending and retrying deliveries; returns how many. */
-  async markCancelledForSubscription(
-    subscriptionId: string,
-    reason = 'subscription stopped',
-  ): Promise<number> {
-    const { rowCount } = await this.sql.query(
-      `UPDATE deliveries SET status = 'cancelled', last_error = $2, updated_at = now()
-       WHERE subscription_id = $1 AND status IN ('pending', 'retrying')`,
-      [subscriptionId, textParam(reason)],
-    );
-    return rowCount;
   }
 
   private async listBy(

@@ -6,7 +6,8 @@ const LOCK_FILE = 'herald.lock';
 
 /**
  * An exclusive claim on a folder by this process: `<folder>/herald.lock`, created with O_EXCL and
- * holding our pid. PGlite has no lock of its own and two processes on one folder corrupt it.
+ * holding our pid. The embedded catalog is for one process: separate api and worker processes need
+ * PostgreSQL, and a second Herald started on the same folder by mistake is refused rather than let in.
  */
 export class FolderLock {
   /** Folders locked by this process: a lock file with our own pid is ours only if we took it in this run. */

@@ -1,8 +1,8 @@
-import { deliveryIdFor, newId } from '@herald/core';
+import { deliveryIdFor, newId, type AttemptOutcome } from '@herald/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
-import type { AttemptEvent } from './catalog-event';
 import {
+  attemptEvent,
   BACKENDS,
   messagePayload,
   openTestCatalog,
@@ -39,19 +39,8 @@ describe.each(BACKENDS)('MessagesRepository on %s', (backend) => {
     const message = messagePayload(topic);
     const subs = Array.from({ length: 6 }, () => newId('sub'));
     const ids = subs.map((s) => deliveryIdFor(message.id, s));
-    const attempt = (i: number, status: AttemptEvent['status']): AttemptEvent => ({
-      type: 'attempt',
-      deliveryId: ids[i],
-      run: 1,
-      attempt: 1,
-      at: new Date().toISOString(),
-      durationMs: 3,
-      outcome: status === 'delivered' ? 'delivered' : status === 'dead' ? 'failed' : 'retry',
-      statusCode: status === 'delivered' ? 200 : 500,
-      error: status === 'delivered' ? null : 'receiver answered 500',
-      status,
-      providerMessageId: null,
-    });
+    const attempt = (i: number, outcome: AttemptOutcome) =>
+      attemptEvent(ids[i], 1, 1, { topic, outcome, statusCode: outcome === 'delivered' ? 200 : 500 });
     await catalog.applyEvents([
       { type: 'message', message, matched: 6, filteredOut: 3 },
       {
@@ -62,8 +51,8 @@ describe.each(BACKENDS)('MessagesRepository on %s', (backend) => {
       },
       attempt(0, 'delivered'),
       attempt(1, 'delivered'),
-      attempt(2, 'retrying'),
-      attempt(3, 'dead'),
+      attempt(2, 'retry'),
+      attempt(3, 'failed'),
       { type: 'cancelled', deliveryId: ids[4], run: 1, reason: 'subscription paused' },
     ]);
     const got = await catalog.messages.get(message.id);

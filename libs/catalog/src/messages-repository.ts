@@ -13,15 +13,18 @@ export class MessagesRepository {
   async get(id: string): Promise<MessageRecord | null> {
     const { rows } = await this.sql.query<MessageRow & CountsRow>(
       `SELECT m.id, m.topic, m.subject, m.body, m.body_by_protocol, m.attributes, m.published_at, m.fanned_out_at,
-              m.matched, m.filtered_out, c.delivered, c.pending, c.failed, c.cancelled
+              m.matched, m.filtered_out, COALESCE(c.delivered, 0)::int AS delivered,
+              COALESCE(c.pending, 0)::int AS pending, COALESCE(c.failed, 0)::int AS failed,
+              COALESCE(c.cancelled, 0)::int AS cancelled
        FROM messages m
-       CROSS JOIN LATERAL (
-         SELECT count(*) FILTER (WHERE d.status = 'delivered')::int AS delivered,
-                count(*) FILTER (WHERE d.status IN ('pending', 'retrying'))::int AS pending,
-                count(*) FILTER (WHERE d.status = 'dead')::int AS failed,
-                count(*) FILTER (WHERE d.status = 'cancelled')::int AS cancelled
-         FROM deliveries d WHERE d.message_id = m.id
-       ) c
+       LEFT JOIN (
+         SELECT message_id,
+                count(*) FILTER (WHERE status = 'delivered') AS delivered,
+                count(*) FILTER (WHERE status IN ('pending', 'retrying')) AS pending,
+                count(*) FILTER (WHERE status = 'dead') AS failed,
+                count(*) FILTER (WHERE status = 'cancelled') AS cancelled
+         FROM deliveries WHERE message_id = $1 GROUP BY message_id
+       ) c ON c.message_id = m.id
        WHERE m.id = $1`,
       [id],
     );

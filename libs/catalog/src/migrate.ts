@@ -1,24 +1,27 @@
-import { MIGRATIONS } from './migrations';
+import { migrationsFor } from './migrations';
 import type { SqlClient } from './sql-client';
 
-/** Arbitrary but fixed: every Herald process migrating the same database waits on this lock. */
+/** Arbitrary but fixed: every Herald process migrating the same PostgreSQL database waits on this lock. */
 const MIGRATION_LOCK_KEY = 4_812_302_117;
 
 /**
- * Applies the migrations not yet recorded in `herald_migrations`, all in one transaction. The
- * transaction-scoped advisory lock makes processes that start together take turns: the second sees
- * the first one's work once it commits. Returns the versions applied.
+ * Applies the migrations not yet recorded in `herald_migrations`, all in one transaction. On
+ * PostgreSQL a transaction-scoped advisory lock makes processes that start together take turns: the
+ * second sees the first one's work once it commits (SQLite's write transaction does the same).
+ * Returns the versions applied.
  */
 export async function migrate(
   client: SqlClient,
-  migrations: readonly string[] = MIGRATIONS,
+  migrations: readonly string[] = migrationsFor(client.dialect),
 ): Promise<number[]> {
   return client.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    if (tx.dialect === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
     await tx.exec(
       `CREATE TABLE IF NOT EXISTS herald_migrations (
          version integer PRIMARY KEY,
-         applied_at timestamptz NOT NULL DEFAULT now()
+         applied_at ${tx.dialect === 'postgres' ? 'timestamptz' : 'text'} NOT NULL DEFAULT ${
+           tx.dialect === 'postgres' ? 'now()' : `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`
+         }
        )`,
     );
     const { rows } = await tx.query<{ version: number }>('SELECT version FROM herald_migrations');

@@ -1,11 +1,13 @@
+import type { SqlDialect } from './sql-client';
+
 /**
- * The catalog schema, as an ordered list: migration n is `MIGRATIONS[n - 1]`. Append only; never edit
- * one that has shipped. Keep the SQL valid on PostgreSQL 15 (PGlite runs a newer Postgres).
+ * The PostgreSQL schema, as an ordered list: migration n is `POSTGRES_MIGRATIONS[n - 1]`. Append
+ * only; never edit one that has shipped. Keep the SQL valid on PostgreSQL 15.
  *
  * Ids and names are `COLLATE "C"` so keyset pagination orders bytes the same way on every server,
  * whatever locale its cluster was created with (ULIDs then sort by time).
  */
-export const MIGRATIONS: readonly string[] = [
+const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE topics (
     name text COLLATE "C" PRIMARY KEY,
@@ -127,4 +129,140 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX dead_letters_topic_id ON dead_letters (topic, id);
   CREATE INDEX dead_letters_subscription_id ON dead_letters (subscription_id, id);
   `,
+  // 2: attempts live in their delivery's row (a JSON array), so recording a delivery made on its first
+  // attempt writes one row instead of a delivery row, its update and an attempt row; a topic's messages
+  // can be listed newest first.
+  `
+  ALTER TABLE deliveries ADD COLUMN attempts jsonb NOT NULL DEFAULT '[]'::jsonb;
+  UPDATE deliveries d SET attempts = a.list
+  FROM (
+    SELECT delivery_id,
+           jsonb_agg(jsonb_build_object(
+             'run', run, 'attempt', attempt,
+             'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'durationMs', duration_ms,
+             'outcome', CASE WHEN outcome = 'retry' AND delivery_status = 'dead' THEN 'failed' ELSE outcome END,
+             'statusCode', status_code, 'error', error)
+             ORDER BY run, attempt) AS list
+    FROM attempts GROUP BY delivery_id
+  ) a
+  WHERE a.delivery_id = d.id;
+  DROP TABLE attempts;
+  CREATE INDEX messages_topic_id ON messages (topic, id);
+  `,
 ];
+
+/**
+ * The embedded catalog's schema (SQLite), the same tables as PostgreSQL's latest version: JSON in TEXT,
+ * times as ISO 8601 text (which sorts as time), booleans as 0/1, text arrays as JSON. Its own list,
+ * appended to in step with the PostgreSQL one.
+ */
+const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE topics (
+    name TEXT PRIMARY KEY,
+    display_name TEXT,
+    description TEXT,
+    delivery_policy TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  );
+
+  CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    topic TEXT NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+    protocol TEXT NOT NULL CHECK (protocol IN ('webhook', 'email', 'sms', 'function')),
+    endpoint TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'paused', 'disabled', 'unsubscribed')),
+    filter_policy TEXT,
+    filter_policy_scope TEXT NOT NULL DEFAULT 'attributes' CHECK (filter_policy_scope IN ('attributes', 'body')),
+    raw_delivery INTEGER NOT NULL DEFAULT 0,
+    delivery_policy TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    secret TEXT,
+    previous_secret TEXT,
+    previous_secret_expires_at TEXT,
+    confirmation_token_hash TEXT,
+    confirmation_expires_at TEXT,
+    unsubscribe_token TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    confirmed_at TEXT,
+    UNIQUE (topic, protocol, endpoint)
+  );
+  CREATE INDEX subscriptions_topic_status_id ON subscriptions (topic, status, id);
+  CREATE INDEX subscriptions_protocol_endpoint ON subscriptions (protocol, endpoint);
+  CREATE INDEX subscriptions_confirmation_token_hash ON subscriptions (confirmation_token_hash)
+    WHERE confirmation_token_hash IS NOT NULL;
+
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    topics TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  );
+
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    topic TEXT NOT NULL,
+    subject TEXT,
+    body TEXT,
+    body_by_protocol TEXT NOT NULL DEFAULT '{}',
+    attributes TEXT NOT NULL DEFAULT '{}',
+    published_at TEXT NOT NULL,
+    matched INTEGER NOT NULL DEFAULT 0,
+    filtered_out INTEGER NOT NULL DEFAULT 0,
+    fanned_out_at TEXT
+  );
+  CREATE INDEX messages_topic_id ON messages (topic, id);
+
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'retrying', 'delivered', 'dead', 'cancelled')),
+    attempt_count INTEGER NOT NULL DEFAULT 0,
+    run INTEGER NOT NULL DEFAULT 1,
+    last_attempt INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_status_code INTEGER,
+    provider_message_id TEXT,
+    attempts TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  );
+  CREATE INDEX deliveries_message_id ON deliveries (message_id, id);
+  CREATE INDEX deliveries_subscription_id ON deliveries (subscription_id, id);
+  CREATE INDEX deliveries_provider_message_id ON deliveries (provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+  CREATE INDEX deliveries_unfinished_topic ON deliveries (topic) WHERE status IN ('pending', 'retrying');
+
+  CREATE TABLE dead_letters (
+    id TEXT PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    last_error TEXT,
+    last_status_code INTEGER,
+    dead_at TEXT NOT NULL,
+    UNIQUE (delivery_id, run)
+  );
+  CREATE INDEX dead_letters_topic_id ON dead_letters (topic, id);
+  CREATE INDEX dead_letters_subscription_id ON dead_letters (subscription_id, id);
+  `,
+];
+
+/** The migrations of one engine, in order. */
+export function migrationsFor(dialect: SqlDialect): readonly string[] {
+  return dialect === 'postgres' ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS;
+}

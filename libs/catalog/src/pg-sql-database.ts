@@ -4,6 +4,8 @@ import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
 type Queryable = Pick<PoolClient, 'query'>;
 
 class PgTransaction implements SqlClient {
+  readonly dialect = 'postgres' as const;
+
   constructor(private readonly client: PoolClient) {}
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
@@ -30,7 +32,7 @@ async function run<R extends object>(
 
 /** The catalog on a real PostgreSQL server through a node-postgres pool. */
 export class PgSqlDatabase implements SqlDatabase {
-  readonly driver = 'postgres' as const;
+  readonly dialect = 'postgres' as const;
 
   private constructor(private readonly pool: Pool) {}
 

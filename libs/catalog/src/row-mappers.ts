@@ -1,5 +1,4 @@
 import type {
-  AttemptOutcome,
   DeliveryPolicyInput,
   DeliveryStatus,
   FilterPolicyScope,
@@ -19,6 +18,7 @@ import type {
   MessageRecord,
   SubscriptionRecord,
 } from './catalog-types';
+import type { DeliveryState, StoredAttempt } from './delivery-state';
 
 /** Row shapes as both drivers return them: timestamptz as Date, jsonb parsed, int4 as number. */
 
@@ -185,28 +185,26 @@ export function toDelivery(row: DeliveryRow): DeliveryRecord {
   };
 }
 
-export interface AttemptRow {
-  run: number;
-  at: Date;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  status_code: number | null;
-  error: string | null;
+/** What the batch writer reads of a delivery to fold new events into it. */
+export type DeliveryStateRow = DeliveryRow & { attempts: StoredAttempt[] };
+
+export const DELIVERY_STATE_COLUMNS = `${DELIVERY_COLUMNS}, attempts`;
+
+export function toDeliveryState(row: DeliveryStateRow): DeliveryState {
+  const { attemptCount: _count, createdAt: _created, updatedAt: _updated, ...state } = toDelivery(row);
+  return { ...state, attempts: row.attempts ?? [] };
 }
 
-/** Every attempt of a delivery in (run, attempt) order; map with `toAttempts`. */
-export const ATTEMPTS_OF_DELIVERY =
-  'SELECT run, at, duration_ms, outcome, status_code, error FROM attempts WHERE delivery_id = $1 ORDER BY run, attempt';
-
-export function toAttempts(rows: AttemptRow[]): AttemptRecord[] {
-  return rows.map((row, i) => ({
+/** A delivery's stored attempts numbered 1..n over its whole history (every run). */
+export function toAttempts(attempts: readonly StoredAttempt[] | null | undefined): AttemptRecord[] {
+  return (attempts ?? []).map((a, i) => ({
     number: i + 1,
-    run: row.run,
-    at: row.at,
-    durationMs: row.duration_ms,
-    outcome: row.outcome,
-    statusCode: row.status_code,
-    error: row.error,
+    run: a.run,
+    at: new Date(a.at),
+    durationMs: a.durationMs,
+    outcome: a.outcome,
+    statusCode: a.statusCode,
+    error: a.error,
   }));
 }
 

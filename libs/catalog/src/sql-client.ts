@@ -4,12 +4,18 @@ export interface SqlResult<R> {
   rowCount: number;
 }
 
+/** The two engines the catalog runs on: a PostgreSQL server, or the embedded SQLite file. */
+export type SqlDialect = 'postgres' | 'sqlite';
+
 /**
- * The only surface the repositories use, so one set of SQL runs on node-postgres and on PGlite.
- * Parameters are positional (`$1`); pass JSON as text (`$1::text::jsonb`) and dates as ISO strings so
- * both drivers serialise them the same way.
+ * The only surface the repositories use, so one set of SQL runs on node-postgres and on SQLite.
+ * SQL is written in PostgreSQL's form with positional parameters (`$1`); the SQLite driver rewrites
+ * the few PostgreSQL-only spellings it meets (casts, `now()`, `= ANY($n)`; see sqlite-sql.ts). Pass
+ * JSON as text (`$1::text::jsonb`) and dates as ISO strings so both drivers store them the same way.
+ * Statements the two engines cannot share branch on `dialect`.
  */
 export interface SqlClient {
+  readonly dialect: SqlDialect;
   query<R extends object = Record<string, unknown>>(
     text: string,
     params?: readonly unknown[],
@@ -22,6 +28,5 @@ export interface SqlClient {
 
 /** A SqlClient that owns its connection(s). */
 export interface SqlDatabase extends SqlClient {
-  readonly driver: 'postgres' | 'pglite';
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { deliveryIdFor, newId } from '@herald/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
 import {
+  attemptEvent,
   BACKENDS,
   openTestCatalog,
   subscriptionInput,
@@ -137,19 +138,7 @@ describe.each(BACKENDS)('TopicsRepository on %s', (backend) => {
         topic: other,
         items: [{ id: otherDlv, subscriptionId: otherSub.id, protocol: 'webhook' }],
       },
-      {
-        type: 'attempt',
-        deliveryId: doneDlv,
-        run: 1,
-        attempt: 1,
-        at: new Date().toISOString(),
-        durationMs: 5,
-        outcome: 'delivered',
-        statusCode: 200,
-        error: null,
-        status: 'delivered',
-        providerMessageId: null,
-      },
+      attemptEvent(doneDlv, 1, 1, { topic: name, outcome: 'delivered', statusCode: 200, error: null }),
     ]);
 
     expect(await catalog.topics.delete(name)).toBe(true);

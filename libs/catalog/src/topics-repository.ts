@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { SUBSCRIPTION_STATUSES, type Topic } from '@herald/core';
 import type { CreateTopicInput, SubscriptionCounts, TopicPatch } from './catalog-types';
 import { ConflictError } from './conflict-error';
@@ -30,18 +31,16 @@ export class TopicsRepository {
         params,
       );
       if (inserted.rows.length > 0) return { topic: toTopic(inserted.rows[0]), created: true };
-      const existing = await this.sql.query<TopicRow & { same: boolean }>(
-        `SELECT ${TOPIC_COLUMNS},
-                (display_name IS NOT DISTINCT FROM $2::text
-                 AND description IS NOT DISTINCT FROM $3::text
-                 AND delivery_policy IS NOT DISTINCT FROM $4::text::jsonb) AS same
-         FROM topics WHERE name = $1`,
-        params,
-      );
+      const existing = await this.sql.query<TopicRow>(`SELECT ${TOPIC_COLUMNS} FROM topics WHERE name = $1`, [
+        input.name,
+      ]);
       const row = existing.rows[0];
       if (!row) continue;
-      if (!row.same)
-        throw new ConflictError(`A topic named ${input.name} already exists with other attributes.`);
+      const same =
+        row.display_name === (params[1] ?? null) &&
+        row.description === (params[2] ?? null) &&
+        isDeepStrictEqual(row.delivery_policy ?? null, input.deliveryPolicy ?? null);
+      if (!same) throw new ConflictError(`A topic named ${input.name} already exists with other attributes.`);
       return { topic: toTopic(row), created: false };
     }
     throw new Error(`Topic ${input.name} is being created and deleted concurrently; try again.`);

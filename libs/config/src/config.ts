@@ -41,7 +41,7 @@ export interface HeraldConfig {
   redisUrl: string;
   /** True when REDIS_URL was not set: one-process mode may start a local redis-server. */
   redisUrlDefaulted: boolean;
-  /** `postgres://…` or a folder for the embedded catalog (PGlite); `memory://` for tests. */
+  /** `postgres://…` or a folder for the embedded catalog (SQLite); `memory://` for tests. */
   databaseUrl: string;
   dataDir: string;
   adminApiKey: string | null;

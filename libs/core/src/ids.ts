@@ -64,3 +64,9 @@ function stripPrefix(id: string): string {
   const i = id.indexOf('_');
   return i >= 0 ? id.slice(i + 1) : id;
 }
+
+/** The message and subscription ids a delivery id was made from (see deliveryIdFor); null if it is not one. */
+export function deliveryParts(deliveryId: string): { messageId: string; subscriptionId: string } | null {
+  const m = /^dlv_([0-9A-Z]{26})([0-9A-Z]{26})$/.exec(deliveryId);
+  return m ? { messageId: `msg_${m[1]}`, subscriptionId: `sub_${m[2]}` } : null;
+}

@@ -182,12 +182,6 @@ export class DeliveryService {
     outcome: DeliveryOutcome,
   ): Promise<Step> {
     const exhausted = outcome.result === 'retry' && attempt >= policy.maxAttempts;
-    const status =
-      outcome.result === 'delivered'
-        ? 'delivered'
-        : outcome.result === 'retry' && !exhausted
-          ? 'retrying'
-          : 'dead';
     const attemptEvent: CatalogEvent = {
       type: 'attempt',
       deliveryId: data.deliveryId,
@@ -200,10 +194,10 @@ export class DeliveryService {
       attempt,
       at: new Date().toISOString(),
       durationMs,
-      outcome: outcome.result,
+      // The last attempt of an exhausted delivery says what happened: no attempt follows it.
+      outcome: exhausted ? 'failed' : outcome.result,
       statusCode: outcome.statusCode ?? null,
       error: outcome.result === 'delivered' ? null : outcome.error,
-      status,
       providerMessageId: outcome.result === 'delivered' ? (outcome.providerMessageId ?? null) : null,
     };
     if (outcome.result === 'delivered') return done([attemptEvent]);

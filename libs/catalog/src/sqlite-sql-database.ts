@@ -1,0 +1,144 @@
+import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
+import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
+import { normalizeSqliteRow, toSqliteParam, toSqliteSql, toSqlError } from './sqlite-sql';
+
+type Statement = Database.Statement<unknown[], Record<string, unknown>>;
+
+/** The embedded catalog's file inside its folder. */
+export const SQLITE_FILE = 'catalog.sqlite3';
+
+/**
+ * The embedded catalog: one SQLite file (better-sqlite3, in this process, synchronous and fast), or
+ * `:memory:` for tests. better-sqlite3 has one connection, so a transaction holds a lock that other
+ * callers wait for; a query outside a transaction runs at once, never across an await.
+ */
+export class SqliteSqlDatabase implements SqlDatabase {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new LRUCache<string, Statement>({ max: 500 });
+  private locked = false;
+  private readonly waiting: Array<() => void> = [];
+
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens (creating when needed) the file at `path`, or a throwaway database for `:memory:`. */
+  static open(path: string): SqliteSqlDatabase {
+    const db = new Database(path);
+    // WAL: readers never wait for the writer; NORMAL: a commit survives the process being killed (the
+    // WAL is in the OS's cache), only a power loss can take the last commits.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    return new SqliteSqlDatabase(db);
+  }
+
+  async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
+    if (!this.locked) return this.run<R>(text, params);
+    await this.acquire();
+    try {
+      return this.run<R>(text, params);
+    } finally {
+      this.release();
+    }
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.transaction(async () => {
+      this.db.exec(text);
+    });
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(new SqliteTransaction(this));
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.acquire();
+    this.db.close();
+  }
+
+  /** Runs one statement now (the caller holds the lock, or nothing does). */
+  run<R extends object>(text: string, params: readonly unknown[]): SqlResult<R> {
+    try {
+      const stmt = this.prepare(text);
+      const bound = params.length === 0 ? null : bindings(params);
+      if (stmt.reader) {
+        const rows = (bound ? stmt.all(bound) : stmt.all()).map(normalizeSqliteRow) as R[];
+        return { rows, rowCount: rows.length };
+      }
+      const info = bound ? stmt.run(bound) : stmt.run();
+      return { rows: [], rowCount: info.changes };
+    } catch (err) {
+      throw toSqlError(err);
+    }
+  }
+
+  /** Runs several statements in the current transaction (migrations). */
+  execNow(text: string): void {
+    this.db.exec(text);
+  }
+
+  private prepare(text: string): Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(toSqliteSql(text));
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  private async acquire(): Promise<void> {
+    if (!this.locked) {
+      this.locked = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    // The lock passes straight to the next waiter.
+    if (next) next();
+    else this.locked = false;
+  }
+}
+
+/** Inside a transaction: statements run at once on the one connection, which the transaction holds. */
+class SqliteTransaction implements SqlClient {
+  readonly dialect = 'sqlite' as const;
+
+  constructor(private readonly db: SqliteSqlDatabase) {}
+
+  async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
+    return this.db.run<R>(text, params);
+  }
+
+  async exec(text: string): Promise<void> {
+    this.db.execNow(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+}
+
+/** `$1`, `$2`, … are SQLite named parameters "1", "2", …: bind them from an object. */
+function bindings(params: readonly unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < params.length; i++) out[i + 1] = toSqliteParam(params[i]);
+  return out;
+}
