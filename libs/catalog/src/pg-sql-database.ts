@@ -38,7 +38,13 @@ export class PgSqlDatabase implements SqlDatabase {
 
   /** Connects and checks the server answers, so a wrong URL fails at start rather than on first use. */
   static async connect(connectionString: string, poolSize = 10): Promise<PgSqlDatabase> {
-    const pool = new Pool({ connectionString, max: poolSize });
+    // Bounded waits, so a catalog outage is an error in seconds (answered 503), never a hang.
+    const pool = new Pool({
+      connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: 2_000,
+      query_timeout: 15_000,
+    });
     // An idle client losing its connection (server restart) must not crash the process: the pool
     // drops it and the next query opens a new one.
     pool.on('error', () => undefined);

@@ -67,6 +67,16 @@ export class SubscriptionsRepository {
     return this.one(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1`, [id]);
   }
 
+  /** The subscriptions among `ids` that exist (any order). */
+  async getMany(ids: readonly string[]): Promise<SubscriptionRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.sql.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ANY($1::text[])`,
+      [[...ids]],
+    );
+    return rows.map(toSubscription);
+  }
+
   /** A topic's subscriptions ordered by id (creation), optionally by status and protocol. */
   async list(
     topic: string,
@@ -195,16 +205,6 @@ export class SubscriptionsRepository {
        WHERE id = $1 RETURNING ${SUBSCRIPTION_COLUMNS}`,
       [id, newSecret, timeParam(previousExpiresAt)],
     );
-  }
-
-  /** Active subscriptions of one endpoint across topics (e.g. a phone number that sent STOP). */
-  async findActiveByEndpoint(protocol: Protocol, endpoint: string): Promise<SubscriptionRecord[]> {
-    const { rows } = await this.sql.query<SubscriptionRow>(
-      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions
-       WHERE protocol = $1 AND endpoint = $2 AND status = 'active' ORDER BY id`,
-      [protocol, textParam(endpoint)],
-    );
-    return rows.map(toSubscription);
   }
 
   /** Moves every subscription of an endpoint in one of `fromStatuses` to `toStatus` (SMS STOP/START). */

@@ -50,6 +50,8 @@ export interface HeraldConfig {
   /** BullMQ key prefix; a Redis Cluster hash tag so every queue lands in one slot. */
   queuePrefix: string;
   maxBodyBytes: number;
+  /** A publish Redis has not accepted within this time is answered 503 and never delivered. */
+  publishTimeoutMs: number;
   outboundAllowCidrs: string[];
   webhook: {
     connectTimeoutMs: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     logLevel,
     queuePrefix: str('HERALD_QUEUE_PREFIX') ?? '{herald}',
     maxBodyBytes: int('MAX_BODY_BYTES', 262_144, 1024, 10 * 1024 * 1024),
+    publishTimeoutMs: int('PUBLISH_TIMEOUT_MS', 2_000, 500, 60_000),
     outboundAllowCidrs,
     webhook: {
       connectTimeoutMs: int('WEBHOOK_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000),

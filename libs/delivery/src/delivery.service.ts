@@ -2,23 +2,25 @@ import { Catalog, type CatalogEvent } from '@herald/catalog';
 import type { ChannelAdapter, DeliveryRequest } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
 import {
+  deliveryIdFor,
   newId,
   resolveDeliveryPolicy,
   retryDelayMs,
   type DeliveryOutcome,
   type DeliveryPolicy,
+  type MessagePayload,
   type Protocol,
   type Subscription,
 } from '@herald/core';
 import {
-  CatalogEventStream,
   ChangeNotifier,
+  QueueClient,
   RateLimiter,
   RetryLater,
+  type DeliveryBatchJob,
+  type FollowUp,
   type JobHandle,
-  type NotificationBatchJob,
   type NotificationJob,
-  QueueClient,
 } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -39,8 +41,21 @@ export interface DeadLetterInput {
   lastStatusCode: number | null;
 }
 
+/** The deliveries a batch job stands for: the first attempt of each (message, subscription). */
+export function deliveriesOf(batch: DeliveryBatchJob): NotificationJob[] {
+  return batch.items.flatMap((item) =>
+    item.subscriptionIds.map((subscriptionId) => ({
+      kind: 'Notification' as const,
+      deliveryId: deliveryIdFor(item.messageId, subscriptionId),
+      messageId: item.messageId,
+      subscriptionId,
+      run: 1,
+    })),
+  );
+}
+
 /**
- * Runs one delivery attempt for any channel: throttle, send through the channel's adapter, classify,
+ * Runs delivery attempts for any channel: throttle, send through the channel's adapter, classify,
  * record, and retry or dead-letter. This is the one place where retries and dead letters are decided.
  */
 @Injectable()
@@ -53,45 +68,54 @@ export class DeliveryService {
     private readonly catalog: Catalog,
     private readonly cache: CatalogCache,
     private readonly channels: ChannelRegistry,
-    private readonly events: CatalogEventStream,
     private readonly changes: ChangeNotifier,
     private readonly limiter: RateLimiter,
     private readonly queues: QueueClient,
   ) {}
 
-  async handle(job: JobHandle<NotificationJob | NotificationBatchJob>): Promise<void> {
-    switch (job.data.kind) {
-      case 'NotificationBatch':
-        return this.notifyBatch(job.data);
-      default:
-        return this.notify(job as JobHandle<NotificationJob>);
-    }
+  async handle(job: JobHandle<NotificationJob | DeliveryBatchJob>): Promise<void> {
+    if (job.data.kind === 'DeliveryBatch') return this.deliverBatch(job.data);
+    return this.notify(job as JobHandle<NotificationJob>);
   }
 
   /** One delivery in its own job (a retry, a redrive, a throttled delivery): BullMQ schedules what follows. */
   private async notify(job: JobHandle<NotificationJob>): Promise<void> {
-    const attempt = (job.data.attemptsBefore ?? 0) + job.attemptsMade + 1;
-    const step = await this.attempt(job.data, attempt);
-    await this.events.emit(...step.events);
+    const data = job.data;
+    const attempt = (data.attemptsBefore ?? 0) + job.attemptsMade + 1;
+    const [subscription, message] = await Promise.all([
+      this.cache.subscription(data.subscriptionId),
+      this.cache.payload(data.messageId),
+    ]);
+    const step = await this.attempt(data, attempt, subscription, message);
+    await this.queues.record(step.events, new Map());
     if (step.next === 'postpone') await job.postpone(step.delayMs);
     if (step.next === 'retry') throw new RetryLater(step.error, step.delayMs);
   }
 
   /**
-   * The first attempts of many deliveries of one message in one job: sent concurrently, recorded in one
-   * stream entry, and only the deliveries that must try again become jobs of their own. This spares the
-   * queue two round trips per delivery on the common path. A crash re-runs the whole batch: receivers
-   * may see a delivery twice, as at-least-once allows, and deduplicate on `webhook-id`.
+   * The first attempts of many deliveries in one job: sent concurrently, their outcomes recorded and
+   * the deliveries that must try again scheduled in one Redis round trip. A crash re-runs the whole
+   * batch: receivers may see a delivery twice, as at-least-once allows, and deduplicate on
+   * `webhook-id`.
    */
-  private async notifyBatch(batch: NotificationBatchJob): Promise<void> {
+  private async deliverBatch(batch: DeliveryBatchJob): Promise<void> {
+    const deliveries = deliveriesOf(batch);
+    const [subscriptions, payloads] = await Promise.all([
+      this.cache.subscriptions(deliveries.map((d) => d.subscriptionId)),
+      this.cache.payloads(batch.items.map((i) => i.messageId)),
+    ]);
     const steps = await Promise.all(
-      batch.items.map(async (item) => {
-        const data: NotificationJob = { kind: 'Notification', messageId: batch.messageId, run: 1, ...item };
-        return { data, step: await this.attempt(data, 1) };
-      }),
+      deliveries.map(async (data) => ({
+        data,
+        step: await this.attempt(
+          data,
+          1,
+          subscriptions.get(data.subscriptionId) ?? null,
+          payloads.get(data.messageId) ?? null,
+        ),
+      })),
     );
-    await this.events.emit(...steps.flatMap(({ step }) => step.events));
-    const followUps = new Map<Protocol, Array<NotificationJob & { delayMs: number }>>();
+    const followUps = new Map<Protocol, FollowUp[]>();
     for (const { data, step } of steps) {
       if (step.next === 'done') continue;
       const list = followUps.get(step.protocol) ?? [];
@@ -99,23 +123,26 @@ export class DeliveryService {
       list.push({ ...data, attemptsBefore: step.next === 'retry' ? 1 : 0, delayMs: step.delayMs });
       followUps.set(step.protocol, list);
     }
-    for (const [protocol, jobs] of followUps) await this.queues.addNotifications(protocol, jobs);
+    await this.queues.record(
+      steps.flatMap(({ step }) => step.events),
+      followUps,
+    );
   }
 
   /**
-   * Makes attempt number `attempt` of one delivery and says what comes next. Never throws for an
-   * outcome: the caller records `events` and schedules the retry or the postponement.
+   * Makes attempt number `attempt` (within its run) of one delivery and says what comes next. Never
+   * throws for an outcome: the caller records `events` and schedules the retry or the postponement.
    */
-  private async attempt(data: NotificationJob, attempt: number): Promise<Step> {
-    const sub = await this.cache.subscription(data.subscriptionId);
+  private async attempt(
+    data: NotificationJob,
+    attempt: number,
+    sub: Subscription | null,
+    message: MessagePayload | null,
+  ): Promise<Step> {
     if (!sub || sub.status !== 'active') {
       const reason = sub ? `subscription is ${sub.status}` : 'subscription was deleted';
       return done([{ type: 'cancelled', deliveryId: data.deliveryId, run: data.run, reason }]);
     }
-    const topic = await this.cache.topic(sub.topic);
-    const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
-    const adapter = this.channels.adapter(sub.protocol);
-    const message = await this.cache.payload(data.messageId);
     if (!message) {
       return done(
         this.deadLetterEvents({
@@ -128,10 +155,14 @@ export class DeliveryService {
         }),
       );
     }
+    const topic = await this.cache.topic(sub.topic);
+    const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
+    const adapter = this.channels.adapter(sub.protocol);
     const request: DeliveryRequest = {
       kind: 'Notification',
       deliveryId: data.deliveryId,
-      attempt,
+      // What receivers see goes on across redrives; the budget counts within the run.
+      attempt: (data.priorAttempts ?? 0) + attempt,
       subscription: sub,
       topic: topicView(topic, sub.topic),
       unsubscribeUrl: linksFor(this.config, sub).unsubscribeUrl,
@@ -226,7 +257,7 @@ export class DeliveryService {
 
   /** Records a dead letter for a delivery BullMQ gave up on (the sweeper). */
   async deadLetter(input: DeadLetterInput): Promise<void> {
-    await this.events.emit(...this.deadLetterEvents(input));
+    await this.queues.record(this.deadLetterEvents(input), new Map());
   }
 
   private deadLetterEvents(input: DeadLetterInput): CatalogEvent[] {
@@ -259,7 +290,6 @@ export class DeliveryService {
   private async applyAction(sub: Subscription, action: 'disable' | 'unsubscribe'): Promise<void> {
     const status = action === 'disable' ? 'disabled' : 'unsubscribed';
     await this.catalog.subscriptions.setStatus(sub.id, status);
-    this.cache.invalidate({ kind: 'subscription', id: sub.id });
     await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
     this.log.warn({ subscriptionId: sub.id, status }, 'subscription stopped by its receiver');
   }

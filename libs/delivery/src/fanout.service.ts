@@ -2,10 +2,13 @@ import { Catalog, type CatalogEvent } from '@herald/catalog';
 import { bodyForFiltering, deliveryIdFor, type Protocol, type Subscription } from '@herald/core';
 import {
   CatalogEventStream,
+  chunkDeliveries,
+  DELIVERY_BATCH_SIZE,
   QueueClient,
+  type DeliveryBatchJob,
   type FanoutJob,
   type JobHandle,
-  type NotificationBatchJob,
+  type PublishRoute,
 } from '@herald/queue';
 import { LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -13,23 +16,16 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 
 export const FANOUT_PAGE = 1000;
-/** First attempts made in one job; failures and throttled deliveries get jobs of their own. */
-export const DELIVERY_BATCH = 50;
 
-/** Batches of a page's deliveries for one protocol, with ids derived from their first delivery. */
+/** Batch jobs of a page's deliveries for one protocol, with ids derived from their first delivery. */
 function batchesOf(
   messageId: string,
-  items: Array<{ deliveryId: string; subscriptionId: string }>,
-): Array<{ id: string; job: NotificationBatchJob }> {
-  const out: Array<{ id: string; job: NotificationBatchJob }> = [];
-  for (let i = 0; i < items.length; i += DELIVERY_BATCH) {
-    const chunk = items.slice(i, i + DELIVERY_BATCH);
-    out.push({
-      id: `bat_${chunk[0].deliveryId.slice(4)}`,
-      job: { kind: 'NotificationBatch', messageId, items: chunk },
-    });
-  }
-  return out;
+  subscriptionIds: string[],
+): Array<{ id: string; job: DeliveryBatchJob }> {
+  return chunkDeliveries([{ messageId, subscriptionIds }], DELIVERY_BATCH_SIZE).map((items) => ({
+    id: `bat_${deliveryIdFor(messageId, items[0].subscriptionIds[0]).slice(4)}`,
+    job: { kind: 'DeliveryBatch', items },
+  }));
 }
 
 export interface FanoutPlan {
@@ -67,6 +63,31 @@ export class FanoutService {
       (ok ? plan.matched : plan.filteredOut).push(sub);
     }
     return plan;
+  }
+
+  /** Where a message of a small topic goes, decided at publish from the cached subscriptions. */
+  async route(
+    topic: string,
+    message: { attributes: Record<string, unknown>; body: unknown },
+  ): Promise<PublishRoute | null> {
+    const subscriptions = await this.cache.topicSubscriptions(topic);
+    if (subscriptions === null) return null;
+    const plan = this.match(subscriptions, message);
+    return {
+      deliveries: this.byProtocol(plan),
+      matched: plan.matched.length,
+      filteredOut: plan.filteredOut.length,
+    };
+  }
+
+  private byProtocol(plan: FanoutPlan): Map<Protocol, string[]> {
+    const out = new Map<Protocol, string[]>();
+    for (const sub of plan.matched) {
+      const list = out.get(sub.protocol) ?? [];
+      list.push(sub.id);
+      out.set(sub.protocol, list);
+    }
+    return out;
   }
 
   /** The topic's active subscriptions after `after`, page by page, each split by the filter policies. */
@@ -115,22 +136,17 @@ export class FanoutService {
       message,
       parsedBody,
     )) {
-      const byProtocol = new Map<Protocol, Array<{ deliveryId: string; subscriptionId: string }>>();
+      const byProtocol = this.byProtocol(plan);
       const items: Array<{ id: string; subscriptionId: string; protocol: Protocol }> = [];
-      for (const sub of plan.matched) {
-        const deliveryId = deliveryIdFor(messageId, sub.id);
-        items.push({ id: deliveryId, subscriptionId: sub.id, protocol: sub.protocol });
-        const list = byProtocol.get(sub.protocol) ?? [];
-        list.push({ deliveryId, subscriptionId: sub.id });
-        byProtocol.set(sub.protocol, list);
-      }
+      for (const sub of plan.matched)
+        items.push({ id: deliveryIdFor(messageId, sub.id), subscriptionId: sub.id, protocol: sub.protocol });
       // The delivery records go into the stream before their jobs, so the recorder sees them first.
       if (items.length > 0) {
         const created: CatalogEvent = { type: 'deliveries', messageId, topic, items };
         await this.events.emit(created);
       }
-      for (const [protocol, list] of byProtocol)
-        await this.queues.addNotificationBatches(protocol, batchesOf(messageId, list));
+      for (const [protocol, ids] of byProtocol)
+        await this.queues.addDeliveryBatches(protocol, batchesOf(messageId, ids));
       matched += plan.matched.length;
       filteredOut += plan.filteredOut.length;
       // Checkpoint: a resumed fan-out starts after this page.

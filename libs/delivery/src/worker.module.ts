@@ -1,5 +1,5 @@
 import type { HeraldConfig } from '@herald/config';
-import { RateLimiter } from '@herald/queue';
+import { MessageStore, Publisher, QueueClient, RateLimiter } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER, REDIS } from '@herald/runtime';
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
@@ -12,7 +12,7 @@ import { DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
 import { WorkerService } from './worker.service';
 
-/** The channel adapters and matching; the API uses them too (endpoint checks, dry-run). */
+/** The channel adapters, matching and publishing; the API uses them too (endpoint checks, dry-run, publish). */
 @Module({
   providers: [
     {
@@ -30,8 +30,32 @@ import { WorkerService } from './worker.service';
     FanoutService,
     DeliveryService,
     ConfirmationService,
+    {
+      provide: Publisher,
+      // Small topics are fanned out at publish, from the cached subscriptions (FanoutService.route).
+      useFactory: (
+        redis: Redis,
+        store: MessageStore,
+        queues: QueueClient,
+        fanout: FanoutService,
+        config: HeraldConfig,
+      ) =>
+        new Publisher(redis, store, queues, {
+          timeoutMs: config.publishTimeoutMs,
+          router: (topic, message) => fanout.route(topic, message),
+        }),
+      inject: [REDIS, MessageStore, QueueClient, FanoutService, HERALD_CONFIG],
+    },
   ],
-  exports: [ChannelRegistry, CatalogCache, FanoutService, DeliveryService, ConfirmationService, RateLimiter],
+  exports: [
+    ChannelRegistry,
+    CatalogCache,
+    FanoutService,
+    DeliveryService,
+    ConfirmationService,
+    RateLimiter,
+    Publisher,
+  ],
 })
 export class DeliveryModule {}
 

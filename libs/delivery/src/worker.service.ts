@@ -8,10 +8,11 @@ import {
   QueueClient,
   startWorker,
   sweepFailedJobs,
+  workerConnection,
   type ConfirmationJob,
   type DeliveryJob,
   type JobHandle,
-  type NotificationBatchJob,
+  type DeliveryBatchJob,
   type FanoutJob,
   type NotificationJob,
 } from '@herald/queue';
@@ -28,7 +29,7 @@ import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { ChannelRegistry } from './channel-registry';
 import { ConfirmationService } from './confirmation.service';
-import { DeliveryService } from './delivery.service';
+import { deliveriesOf, DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -39,6 +40,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private workers: Worker[] = [];
   private recorder: CatalogRecorder | null = null;
   private recorderRedis: Redis | null = null;
+  private workerRedis: Redis | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> = Promise.resolve();
 
@@ -67,8 +69,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     );
     await this.recorder.start();
 
+    this.workerRedis = workerConnection(this.redis);
+    this.workerRedis.on('error', () => undefined);
     const common = {
-      connection: this.redis,
+      connection: this.workerRedis,
       prefix: this.config.queuePrefix,
       lockDurationMs: this.config.worker.lockDurationMs,
       stalledIntervalMs: this.config.worker.stalledIntervalMs,
@@ -103,7 +107,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private handleDelivery(job: JobHandle<DeliveryJob>): Promise<void> {
     if (job.data.kind === 'SubscriptionConfirmation')
       return this.confirmations.send(job as JobHandle<ConfirmationJob>);
-    return this.delivery.handle(job as JobHandle<NotificationJob | NotificationBatchJob>);
+    return this.delivery.handle(job as JobHandle<NotificationJob | DeliveryBatchJob>);
   }
 
   /** Dead-letters what BullMQ gave up on, so no accepted delivery ends nowhere. */
@@ -113,10 +117,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       swept += await sweepFailedJobs<DeliveryJob>(this.queues, deliveryQueueFor(protocol), async (job) => {
         if (job.data.kind === 'SubscriptionConfirmation') return;
         const { data } = job;
-        const deliveries: NotificationJob[] =
-          data.kind === 'NotificationBatch'
-            ? data.items.map((item) => ({ kind: 'Notification', messageId: data.messageId, run: 1, ...item }))
-            : [data];
+        const deliveries: NotificationJob[] = data.kind === 'DeliveryBatch' ? deliveriesOf(data) : [data];
         for (const delivery of deliveries) {
           await this.delivery.deadLetter({
             job: delivery,
@@ -141,6 +142,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.workers = [];
     await this.recorder?.stop();
     this.recorderRedis?.disconnect();
+    this.workerRedis?.disconnect();
     await this.channels.close();
   }
 }

@@ -16,6 +16,11 @@ type StreamEntry = [id: string, fields: string[]];
 
 const BATCH = 500;
 const BLOCK_MS = 200;
+/**
+ * A batch that is still small waits this long for more entries: every catalog transaction has a
+ * fixed cost, so fewer, larger ones pay, and records still trail deliveries by well under a second.
+ */
+const COALESCE_MS = 100;
 /** Entries a consumer read but did not acknowledge for this long are taken over (their consumer died). */
 const DEFAULT_CLAIM_IDLE_MS = 30_000;
 /** At most this many batches are written on stop, so a stopping recorder does not chase other workers' events. */
@@ -94,6 +99,7 @@ export class CatalogRecorder {
           if (cursor === '0') cursor = '>';
           continue;
         }
+        if (cursor === '>') await this.gather(entries);
         await this.apply(entries);
         failures = 0;
       } catch (err) {
@@ -105,9 +111,26 @@ export class CatalogRecorder {
     }
   }
 
-  private async read(cursor: '0' | '>', block = cursor === '>'): Promise<StreamEntry[]> {
-    const args: Array<string | number> = ['GROUP', RECORDER_GROUP, this.consumer, 'COUNT', BATCH];
-    if (block) args.push('BLOCK', BLOCK_MS);
+  /** Adds to `entries` what arrives within COALESCE_MS, up to a full batch. */
+  private async gather(entries: StreamEntry[]): Promise<void> {
+    const until = Date.now() + COALESCE_MS;
+    while (this.running && entries.length < BATCH) {
+      const left = until - Date.now();
+      if (left <= 0) return;
+      const more = await this.read('>', true, left, BATCH - entries.length);
+      if (more.length === 0) return;
+      entries.push(...more);
+    }
+  }
+
+  private async read(
+    cursor: '0' | '>',
+    block = cursor === '>',
+    blockMs = BLOCK_MS,
+    count = BATCH,
+  ): Promise<StreamEntry[]> {
+    const args: Array<string | number> = ['GROUP', RECORDER_GROUP, this.consumer, 'COUNT', count];
+    if (block) args.push('BLOCK', Math.max(1, Math.round(blockMs)));
     args.push('STREAMS', this.key, cursor);
     const res = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
       ...args,

@@ -28,7 +28,12 @@ export class ChangeNotifier {
     this.channel = `${prefix}:changes`;
   }
 
+  /**
+   * Tells every process, this one first and at once: a request that follows the change in this
+   * process never meets a stale cache, whatever the notice's round trip.
+   */
   async notify(change: Change): Promise<void> {
+    for (const h of this.handlers) h(change);
     await this.redis.publish(this.channel, JSON.stringify(change));
   }
 

@@ -16,15 +16,20 @@ export interface NotificationJob {
   subscriptionId: string;
   /** Incremented by each redrive: a fresh attempt budget. */
   run: number;
-  /** Attempts made before this job existed (a first attempt made in a batch). */
+  /** Attempts of this run made before this job existed (a first attempt made in a batch). */
   attemptsBefore?: number;
+  /** Attempts of earlier runs, so that attempt numbers shown to receivers go on across redrives. */
+  priorAttempts?: number;
 }
 
-/** The first attempts of several deliveries of one message, made in one job (see DeliveryService). */
-export interface NotificationBatchJob {
-  kind: 'NotificationBatch';
-  messageId: string;
-  items: Array<{ deliveryId: string; subscriptionId: string }>;
+/**
+ * The first attempts of many deliveries, of one message or of several published together, made in one
+ * job (see DeliveryService). Delivery ids follow from (message, subscription); only deliveries that
+ * must try again (or wait for a throttle) become jobs of their own.
+ */
+export interface DeliveryBatchJob {
+  kind: 'DeliveryBatch';
+  items: Array<{ messageId: string; subscriptionIds: string[] }>;
 }
 
 export interface ConfirmationJob {
@@ -35,7 +40,7 @@ export interface ConfirmationJob {
   token: string;
 }
 
-export type DeliveryJob = NotificationJob | NotificationBatchJob | ConfirmationJob;
+export type DeliveryJob = NotificationJob | DeliveryBatchJob | ConfirmationJob;
 
 /** Attempts a confirmation gets before Herald gives up (the operator can resend it). */
 export const CONFIRMATION_MAX_ATTEMPTS = 5;

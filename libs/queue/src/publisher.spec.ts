@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MessageStore } from './message-store';
-import { Publisher } from './publisher';
+import { chunkDeliveries, Publisher, PublishUnavailableError, type PublishRoute } from './publisher';
 import { QueueClient } from './queue-client';
-import { FANOUT_QUEUE } from './queue-names';
+import { deliveryQueueFor, FANOUT_QUEUE } from './queue-names';
+import { createRedis } from './redis-connection';
 
 describe('Publisher', () => {
   let redis: Redis;
@@ -14,53 +14,147 @@ describe('Publisher', () => {
   let publisher: Publisher;
   const prefix = `{p${randomBytes(4).toString('hex')}}`;
   const input = { body: { a: 1 }, subject: 'S', attributes: { k: 'v' }, bodyByProtocol: {} };
+  /** Topics whose name starts with "small" have two webhook subscriptions; others fan out in a job. */
+  const router = async (topic: string): Promise<PublishRoute | null> =>
+    topic.startsWith('small')
+      ? { deliveries: new Map([['webhook', ['sub_A', 'sub_B']]]), matched: 2, filteredOut: 1 }
+      : null;
 
   beforeAll(() => {
-    redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    redis = createRedis(inject('redisUrl'));
     queues = new QueueClient(redis, prefix);
     store = new MessageStore(redis, prefix);
-    publisher = new Publisher(store, queues);
+    publisher = new Publisher(redis, store, queues, { router });
   });
   afterAll(async () => {
     await queues.queue(FANOUT_QUEUE).obliterate({ force: true });
+    await queues.queue(deliveryQueueFor('webhook')).obliterate({ force: true });
     await queues.close();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
   });
 
-  it('stores the payload once and enqueues one fan-out job named after the message', async () => {
+  it('stores the payload once and enqueues one fan-out job named after the message (large topic)', async () => {
     const { messageId, duplicate } = await publisher.publish('orders', input);
     expect(duplicate).toBe(false);
-    expect(await store.getPayload(messageId)).toMatchObject({
-      id: messageId,
-      topic: 'orders',
-      body: { a: 1 },
-    });
+    // Read from Redis itself, not from this process's memory.
+    const raw = await redis.get(store.payloadKey(messageId));
+    expect(JSON.parse(raw!)).toMatchObject({ id: messageId, topic: 'orders', body: { a: 1 } });
     const job = await queues.queue(FANOUT_QUEUE).getJob(messageId);
     expect(job?.data).toEqual({ messageId, topic: 'orders' });
   });
 
-  it('returns the first id for a repeated idempotency key, per topic', async () => {
+  it('fans a small topic out at publish: one batch job and the message record, in one commit', async () => {
+    const before = await redis.xlen(`${prefix}:catalog-events`);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => publisher.publish('small-orders', input)),
+    );
+    const ids = results.map((r) => r.messageId);
+    const waiting = await queues.queue(deliveryQueueFor('webhook')).getWaiting();
+    const items = waiting.flatMap((j) => (j.data as { items: Array<{ messageId: string }> }).items);
+    expect(items.filter((i) => ids.includes(i.messageId))).toHaveLength(5);
+    // Published in the same turn, so they shared one commit: one job, one stream entry.
+    expect(
+      waiting.filter((j) =>
+        (j.data as { items: Array<{ messageId: string }> }).items.some((i) => ids.includes(i.messageId)),
+      ),
+    ).toHaveLength(1);
+    expect(await redis.xlen(`${prefix}:catalog-events`)).toBe(before + 1);
+    const [[, fields]] = await redis.xrevrange(`${prefix}:catalog-events`, '+', '-', 'COUNT', 1);
+    const events = JSON.parse(fields[1]) as Array<{
+      message: { id: string };
+      matched: number;
+      deliveries: unknown[];
+    }>;
+    expect(events.map((e) => e.message.id).sort()).toEqual([...ids].sort());
+    expect(events[0]).toMatchObject({
+      matched: 2,
+      filteredOut: 1,
+      deliveries: [
+        { subscriptionId: 'sub_A', protocol: 'webhook' },
+        { subscriptionId: 'sub_B', protocol: 'webhook' },
+      ],
+    });
+  });
+
+  it('returns the first id for a repeated idempotency key, per topic; another request under it is refused', async () => {
     const first = await publisher.publish('orders', input, 'key-1');
-    const again = await publisher.publish('orders', { ...input, body: 'other' }, 'key-1');
+    const again = await publisher.publish('orders', { ...input, attributes: { k: 'v' } }, 'key-1');
     expect(again).toEqual({ messageId: first.messageId, duplicate: true });
-    expect((await store.getPayload(first.messageId))?.body).toEqual({ a: 1 });
+    await expect(publisher.publish('orders', { ...input, body: 'other' }, 'key-1')).rejects.toMatchObject({
+      name: 'IdempotencyKeyReusedError',
+      messageId: first.messageId,
+    });
     const otherTopic = await publisher.publish('invoices', input, 'key-1');
     expect(otherTopic.messageId).not.toBe(first.messageId);
   });
 
-  it('finishes a publish whose first attempt died between claiming the key and enqueueing', async () => {
+  it('finishes a publish whose first attempt died between claiming the key and committing', async () => {
     // What a crash right after the claim leaves behind: the key bound, no payload, no job.
     const orphan = 'msg_01JD00000000000000000000ZZ';
     expect(await store.claimIdempotencyKey('orders', 'key-crash', orphan)).toEqual({ state: 'new' });
     const retried = await publisher.publish('orders', input, 'key-crash');
     expect(retried.messageId).toBe(orphan);
-    expect(await store.getPayload(orphan)).toMatchObject({ id: orphan });
+    expect(await redis.exists(store.payloadKey(orphan))).toBe(1);
     expect(await queues.queue(FANOUT_QUEUE).getJob(orphan)).toBeTruthy();
     expect(await publisher.publish('orders', input, 'key-crash')).toEqual({
       messageId: orphan,
       duplicate: true,
     });
+  });
+
+  it('refuses at once, and commits nothing, while Redis is unreachable', async () => {
+    const down = createRedis('redis://127.0.0.1:1', { retryStrategy: () => 1000, lazyConnect: true });
+    down.on('error', () => undefined);
+    const offline = new Publisher(down, new MessageStore(down, prefix), new QueueClient(down, prefix), {
+      router,
+    });
+    const started = Date.now();
+    await expect(offline.publish('small-orders', input)).rejects.toBeInstanceOf(PublishUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    down.disconnect();
+  });
+
+  it('applies nothing when Redis runs the commit after its deadline, however late it arrives', async () => {
+    // A second client on which Redis is made to stall (CLIENT PAUSE) past the publish timeout.
+    const slow = createRedis(inject('redisUrl'));
+    const slowQueues = new QueueClient(slow, prefix);
+    const late = new Publisher(slow, new MessageStore(slow, prefix), slowQueues, { router, timeoutMs: 600 });
+    const admin = new Redis(inject('redisUrl'));
+    const waitingBefore = await queues.queue(deliveryQueueFor('webhook')).getWaitingCount();
+    await slowQueues.ready();
+    await admin.client('PAUSE', 1500, 'WRITE');
+    const refused = late.publish('small-orders', input).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    const err = await refused;
+    expect(err).toBeInstanceOf(PublishUnavailableError);
+    // Once Redis runs the queued commit, it must find the deadline passed and add nothing.
+    await admin.client('UNPAUSE');
+    await slow.ping();
+    expect(await queues.queue(deliveryQueueFor('webhook')).getWaitingCount()).toBe(waitingBefore);
+    admin.disconnect();
+    await slowQueues.close();
+    slow.disconnect();
+  });
+});
+
+describe('chunkDeliveries', () => {
+  it('splits message lists so no chunk holds more than the size', () => {
+    const items = [
+      { messageId: 'm1', subscriptionIds: ['a', 'b', 'c'] },
+      { messageId: 'm2', subscriptionIds: ['d'] },
+      { messageId: 'm3', subscriptionIds: ['e', 'f', 'g', 'h', 'i'] },
+    ];
+    expect(chunkDeliveries(items, 4)).toEqual([
+      [
+        { messageId: 'm1', subscriptionIds: ['a', 'b', 'c'] },
+        { messageId: 'm2', subscriptionIds: ['d'] },
+      ],
+      [{ messageId: 'm3', subscriptionIds: ['e', 'f', 'g', 'h'] }],
+      [{ messageId: 'm3', subscriptionIds: ['i'] }],
+    ]);
   });
 });

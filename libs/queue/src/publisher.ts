@@ -1,6 +1,24 @@
-import { newId, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
-import type { MessageStore } from './message-store';
-import type { QueueClient } from './queue-client';
+import type { CatalogEvent, MessageEvent } from '@herald/catalog';
+import { newId, ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
+import { Job } from 'bullmq';
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { catalogEventStreamKey } from './catalog-event-stream';
+import type { DeliveryBatchJob } from './jobs';
+import {
+  IDEMPOTENCY_TTL_SECONDS,
+  PAYLOAD_TTL_SECONDS,
+  requestFingerprint,
+  type MessageStore,
+} from './message-store';
+import {
+  BATCH_JOB_OPTIONS,
+  DELIVERY_BATCH_SIZE,
+  FANOUT_JOB_OPTIONS,
+  type QueueClient,
+  type QueueTransaction,
+} from './queue-client';
+import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
 
 export interface PublishInput {
   body: unknown;
@@ -15,26 +33,138 @@ export interface PublishResult {
 }
 
 /**
- * Accepts a message: stores its payload once and enqueues one fan-out job. The answer is given only
- * after Redis accepted both writes; an idempotency key makes a retried publish return the first id.
+ * Where a message goes when its topic is small enough to fan out at publish: the subscriptions whose
+ * filter matched, by protocol, and the counts. `null` means "fan out in a job" (a large topic, or
+ * subscriptions that could not be read now).
+ */
+export interface PublishRoute {
+  deliveries: ReadonlyMap<Protocol, readonly string[]>;
+  matched: number;
+  filteredOut: number;
+}
+
+export type PublishRouter = (topic: string, message: MessagePayload) => Promise<PublishRoute | null>;
+
+/** Redis did not accept the publish in time (or at all): nothing was published. */
+export class PublishUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`The message was not accepted: ${reason}. Nothing was published; try again.`);
+    this.name = 'PublishUnavailableError';
+  }
+}
+
+/** The same idempotency key was used before for a different request. */
+export class IdempotencyKeyReusedError extends Error {
+  constructor(readonly messageId: string) {
+    super('This Idempotency-Key was used for a different request within the last 24 hours.');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+export interface PublisherOptions {
+  /** A publish not accepted by Redis within this time is refused, and never delivered later. */
+  timeoutMs?: number;
+  /** Fan-out at publish for small topics; without one every message gets a fan-out job. */
+  router?: PublishRouter;
+}
+
+interface Pending {
+  payload: MessagePayload;
+  route: PublishRoute | null;
+  idempotency: { key: string; value: string } | null;
+  /** Local time by which Redis must have applied the commit; later it applies nothing. */
+  deadline: number;
+  settle: (err: Error | null) => void;
+  settled: boolean;
+}
+
+/** Publishes written in one round trip at most. */
+const MAX_COMMIT = 200;
+/** A clock sample whose round trip took longer is not trusted. */
+const CLOCK_SAMPLE_MAX_RTT_MS = 20;
+/** Redis must apply a commit this long before the publish's timeout, so its answer can still arrive. */
+const COMMIT_MARGIN_MS = 250;
+
+/**
+ * The commit of a group of publishes, run first in their MULTI: when Redis executes it after the
+ * deadline (it was queued behind a reconnect, or Redis was stopped), it writes nothing and turns the
+ * group's job ids into tombstones, so the job inserts that follow in the same MULTI add nothing
+ * either. A publish that was refused is therefore never delivered later.
+ *   KEYS: stream, payload keys…, idempotency keys…, job keys…
+ *   ARGV: deadline (Redis clock, ms), payload TTL, idempotency TTL, #payloads, #idempotency keys,
+ *         events JSON ('' for none), payloads…, idempotency values…
+ */
+const COMMIT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local np = tonumber(ARGV[4])
+local ni = tonumber(ARGV[5])
+if now > tonumber(ARGV[1]) then
+  for k = 2 + np + ni, #KEYS do
+    redis.call('HSET', KEYS[k], 'withdrawn', '1')
+    redis.call('PEXPIRE', KEYS[k], 3600000)
+  end
+  return 0
+end
+for i = 1, np do redis.call('SET', KEYS[1 + i], ARGV[6 + i], 'EX', ARGV[2]) end
+for i = 1, ni do redis.call('SET', KEYS[1 + np + i], ARGV[6 + np + i], 'EX', ARGV[3]) end
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[1], '*', 'e', ARGV[6]) end
+return 1`;
+
+type CommitTransaction = QueueTransaction & {
+  heraldCommit(numKeys: number, ...args: Array<string | number>): ChainableCommander;
+};
+
+/**
+ * Accepts messages. A message is answered `202` only once Redis holds its payload, the record of it
+ * and the jobs that deliver it, written in one MULTI: for a small topic (see PublishRouter) the
+ * deliveries themselves, fanned out here; for a large one a fan-out job. Publishes that arrive while a
+ * commit is in flight share the next one, so a busy publisher costs Redis one round trip per group,
+ * not per message. An idempotency key makes a retried publish return the first id.
  */
 export class Publisher {
+  private readonly timeoutMs: number;
+  private readonly router: PublishRouter | null;
+  private readonly queue: Pending[] = [];
+  private flushing = false;
+  /** Redis's clock minus ours, so deadlines are checked on Redis's clock. */
+  private clockOffsetMs = 0;
+  private clockCheckedAt = 0;
+
   constructor(
+    private readonly redis: Redis,
     private readonly store: MessageStore,
     private readonly queues: QueueClient,
-  ) {}
+    options: PublisherOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    this.router = options.router ?? null;
+    this.queues.defineScript('heraldCommit', COMMIT_SCRIPT);
+  }
 
   async publish(topic: string, input: PublishInput, idempotencyKey?: string | null): Promise<PublishResult> {
+    const started = Date.now();
+    await this.connected(started + this.timeoutMs);
     let messageId = newId('msg');
     let duplicate = false;
+    let idempotency: Pending['idempotency'] = null;
     if (idempotencyKey) {
-      const claim = await this.store.claimIdempotencyKey(topic, idempotencyKey, messageId);
+      const fingerprint = requestFingerprint(input);
+      const claim = await this.withinDeadline(
+        started,
+        this.store.claimIdempotencyKey(topic, idempotencyKey, messageId, fingerprint),
+      );
+      if (claim.state === 'mismatch') throw new IdempotencyKeyReusedError(claim.messageId);
       if (claim.state === 'done') return { messageId: claim.messageId, duplicate: true };
       if (claim.state === 'incomplete') {
-        // The first publish with this key may have died between its writes: finish it under its id.
+        // The first publish with this key was not committed (it died, or was refused): finish it.
         messageId = claim.messageId;
         duplicate = true;
       }
+      idempotency = {
+        key: this.store.idempotencyKey(topic, idempotencyKey),
+        value: this.store.completedIdempotencyValue(messageId, fingerprint),
+      };
     }
     const payload: MessagePayload = {
       id: messageId,
@@ -43,15 +173,229 @@ export class Publisher {
       body: input.body,
       attributes: input.attributes,
       bodyByProtocol: input.bodyByProtocol,
-      publishedAt: new Date().toISOString(),
+      publishedAt: new Date(started).toISOString(),
     };
-    if (duplicate) {
-      const existing = await this.store.getPayload(messageId);
-      if (existing) payload.publishedAt = existing.publishedAt;
-    }
-    await this.store.putPayload(payload);
-    await this.queues.addFanout({ messageId, topic });
-    if (idempotencyKey) await this.store.completeIdempotencyKey(topic, idempotencyKey, messageId);
+    const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
+    await this.commit({ payload, route, idempotency, deadline: started + this.timeoutMs });
     return { messageId, duplicate };
   }
+
+  /**
+   * Resolves when the connection is ready. A connection still being made (at start) is waited for
+   * until the deadline; one that was lost refuses at once, so publishers learn of an outage in
+   * milliseconds (and are asked to retry) rather than queueing behind it.
+   */
+  private async connected(deadline: number): Promise<void> {
+    const status = this.redis.status;
+    if (status === 'ready') return;
+    if (!['wait', 'connecting', 'connect'].includes(status))
+      throw new PublishUnavailableError('Redis is unreachable');
+    if (status === 'wait') this.redis.connect().catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const done = (err: Error | null) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady).off('reconnecting', onLost).off('end', onLost);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => done(null);
+      const onLost = () => done(new PublishUnavailableError('Redis is unreachable'));
+      const timer = setTimeout(
+        () => done(new PublishUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`)),
+        Math.max(0, deadline - Date.now()),
+      );
+      this.redis.on('ready', onReady).on('reconnecting', onLost).on('end', onLost);
+    });
+  }
+
+  /** Joins the next commit; resolves once Redis applied it, rejects when it was not applied in time. */
+  private commit(p: Omit<Pending, 'settle' | 'settled'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const pending: Pending = {
+        ...p,
+        settled: false,
+        settle: (err) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        },
+      };
+      const timer = setTimeout(
+        () => pending.settle(new PublishUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`)),
+        Math.max(0, p.deadline - Date.now()),
+      );
+      this.queue.push(pending);
+      // Publishes parsed in this turn of the event loop join the first commit.
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_COMMIT).filter((p) => !p.settled);
+        if (group.length > 0) await this.write(group);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(group: Pending[]): Promise<void> {
+    try {
+      if (this.redis.status !== 'ready') throw new PublishUnavailableError('Redis is unreachable');
+      const tx = (await this.queues.transaction()) as CommitTransaction;
+      await this.syncClock();
+      const jobs = this.jobsFor(group);
+      const keys = [
+        catalogEventStreamKey(this.queues.prefix),
+        ...group.map((p) => this.store.payloadKey(p.payload.id)),
+        ...group.flatMap((p) => (p.idempotency ? [p.idempotency.key] : [])),
+        ...jobs.map((j) => this.queues.queue(j.queueName as QueueName).toKey(j.id!)),
+      ];
+      const payloads = group.map((p) => JSON.stringify(p.payload));
+      // Messages fanned out here are recorded now; a fan-out job records its own.
+      const events = group.flatMap((p) => (p.route ? [messageEvent(p.payload, p.route)] : []));
+      const idempotencyValues = group.flatMap((p) => (p.idempotency ? [p.idempotency.value] : []));
+      const deadline = Math.min(...group.map((p) => p.deadline)) - COMMIT_MARGIN_MS + this.clockOffsetMs;
+      tx.heraldCommit(
+        keys.length,
+        ...keys,
+        Math.floor(deadline),
+        PAYLOAD_TTL_SECONDS,
+        IDEMPOTENCY_TTL_SECONDS,
+        payloads.length,
+        idempotencyValues.length,
+        events.length > 0 ? JSON.stringify(events) : '',
+        ...payloads,
+        ...idempotencyValues,
+      );
+      for (const job of jobs) job.addJob(tx).catch(() => undefined);
+      const results = await tx.exec();
+      const [err, committed] = results?.[0] ?? [new Error('the transaction was discarded'), 0];
+      if (err) throw err;
+      if (committed !== 1) throw new PublishUnavailableError('Redis applied it too late');
+      for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
+      group.forEach((p, i) => {
+        if (!p.settled) this.store.remember(p.payload, payloads[i].length);
+        p.settle(null);
+      });
+    } catch (err) {
+      const refused =
+        err instanceof PublishUnavailableError ? err : new PublishUnavailableError(describeRedisError(err));
+      for (const p of group) p.settle(refused);
+    }
+  }
+
+  /** The jobs that deliver a group: first attempts by protocol in batches, fan-out jobs for large topics. */
+  private jobsFor(group: Pending[]): Job[] {
+    const jobs: Job[] = [];
+    const byProtocol = new Map<Protocol, DeliveryBatchJob['items']>();
+    for (const p of group) {
+      if (!p.route) {
+        const fanout = this.queues.queue(FANOUT_QUEUE);
+        const data = { messageId: p.payload.id, topic: p.payload.topic };
+        jobs.push(new Job(fanout, 'fanout', data, FANOUT_JOB_OPTIONS, p.payload.id));
+        continue;
+      }
+      for (const [protocol, subscriptionIds] of p.route.deliveries) {
+        if (subscriptionIds.length === 0) continue;
+        const items = byProtocol.get(protocol) ?? [];
+        items.push({ messageId: p.payload.id, subscriptionIds: [...subscriptionIds] });
+        byProtocol.set(protocol, items);
+      }
+    }
+    for (const [protocol, items] of byProtocol) {
+      const queue = this.queues.queue(deliveryQueueFor(protocol));
+      for (const chunk of chunkDeliveries(items, DELIVERY_BATCH_SIZE)) {
+        const data: DeliveryBatchJob = { kind: 'DeliveryBatch', items: chunk };
+        jobs.push(new Job(queue, 'deliver', data, BATCH_JOB_OPTIONS, `pub_${ulid()}`));
+      }
+    }
+    return jobs;
+  }
+
+  /**
+   * Measures how far Redis's clock is from ours, once a minute. Only a quick round trip says it
+   * truly (a slow one could be off by half its length), so a slow sample is not used.
+   */
+  private async syncClock(): Promise<void> {
+    const now = Date.now();
+    if (now - this.clockCheckedAt < 60_000) return;
+    this.clockCheckedAt = now;
+    const [seconds, micros] = await this.redis.time();
+    const after = Date.now();
+    if (after - now > CLOCK_SAMPLE_MAX_RTT_MS) return;
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    this.clockOffsetMs = redisNow - (now + after) / 2;
+  }
+
+  private async withinDeadline<T>(started: number, promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PublishUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`)),
+        Math.max(0, started + this.timeoutMs - Date.now()),
+      );
+    });
+    try {
+      return await Promise.race([promise, late]);
+    } catch (err) {
+      if (err instanceof PublishUnavailableError || err instanceof IdempotencyKeyReusedError) throw err;
+      throw new PublishUnavailableError(describeRedisError(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The catalog's record of a message fanned out at publish: payload, counts and its deliveries. */
+function messageEvent(payload: MessagePayload, route: PublishRoute): CatalogEvent {
+  const deliveries: NonNullable<MessageEvent['deliveries']> = [];
+  for (const [protocol, ids] of route.deliveries)
+    for (const subscriptionId of ids) deliveries.push({ subscriptionId, protocol });
+  return {
+    type: 'message',
+    message: payload,
+    matched: route.matched,
+    filteredOut: route.filteredOut,
+    deliveries,
+  };
+}
+
+/** Splits items into chunks of at most `size` deliveries (a message's list may be split too). */
+export function chunkDeliveries(
+  items: DeliveryBatchJob['items'],
+  size: number,
+): Array<DeliveryBatchJob['items']> {
+  const chunks: Array<DeliveryBatchJob['items']> = [];
+  let chunk: DeliveryBatchJob['items'] = [];
+  let count = 0;
+  for (const item of items) {
+    for (let i = 0; i < item.subscriptionIds.length;) {
+      const take = Math.min(size - count, item.subscriptionIds.length - i);
+      chunk.push({ messageId: item.messageId, subscriptionIds: item.subscriptionIds.slice(i, i + take) });
+      count += take;
+      i += take;
+      if (count === size) {
+        chunks.push(chunk);
+        chunk = [];
+        count = 0;
+      }
+    }
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+function describeRedisError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return /connection|ECONN|closed|stream isn't writeable|EPIPE|ETIMEDOUT/i.test(message)
+    ? 'Redis is unreachable'
+    : `Redis refused it (${message.slice(0, 200)})`;
 }

@@ -1,31 +1,59 @@
+import type { CatalogEvent } from '@herald/catalog';
 import { PROTOCOLS, type Protocol } from '@herald/core';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type IRedisTransaction, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
-import type { ConfirmationJob, FanoutJob, NotificationBatchJob, NotificationJob } from './jobs';
+import type { ChainableCommander } from 'ioredis';
+import { catalogEventStreamKey } from './catalog-event-stream';
+import type { ConfirmationJob, DeliveryBatchJob, NotificationJob } from './jobs';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
 
 /** Workers decide when a delivery is exhausted (the policy may change while it waits), not BullMQ. */
 const UNBOUNDED_ATTEMPTS = 10_000;
 export const HERALD_BACKOFF = 'herald';
+/** Deliveries whose first attempts one job makes. */
+export const DELIVERY_BATCH_SIZE = 100;
+
+const KEEP_FAILED = { age: 7 * 24 * 3600 };
 
 const deliveryJobOptions: JobsOptions = {
   attempts: UNBOUNDED_ATTEMPTS,
   backoff: { type: HERALD_BACKOFF },
-  // Completed jobs are kept briefly so that a fan-out page replayed after a crash finds them and adds nothing.
+  // Completed jobs are kept briefly so that a job added again after a crash (same id) adds nothing.
   removeOnComplete: { age: 3600, count: 20_000 },
   // Failed jobs are anomalies (a delivery is dead-lettered and completed by the worker): keep them for the sweeper.
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: KEEP_FAILED,
+};
+
+/**
+ * Batches written at publish: their ids are new every time, so nothing needs the finished job;
+ * removing it at once spares Redis the completed set and its trimming.
+ */
+export const BATCH_JOB_OPTIONS: JobsOptions = { ...deliveryJobOptions, removeOnComplete: true };
+
+export const FANOUT_JOB_OPTIONS: JobsOptions = {
+  attempts: 25,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: KEEP_FAILED,
 };
 
 const BULK_CHUNK = 1000;
 
+/** A delivery to try again (or to send once a throttle allows), after `delayMs`. */
+export type FollowUp = NotificationJob & { delayMs?: number };
+
+/** A MULTI on the shared connection that BullMQ jobs can join (`job.addJob(tx)`). */
+export type QueueTransaction = ChainableCommander & IRedisTransaction;
+
 /** Producer side of every queue. One instance per process, sharing one Redis connection. */
 export class QueueClient {
   private readonly queues = new Map<QueueName, Queue>();
+  private readying: Promise<void> | null = null;
+  private readonly scripts = new Map<string, string>();
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    readonly prefix: string,
   ) {}
 
   queue(name: QueueName): Queue {
@@ -43,55 +71,80 @@ export class QueueClient {
     return names.map((n) => this.queue(n));
   }
 
-  async addFanout(job: FanoutJob): Promise<void> {
-    await this.queue(FANOUT_QUEUE).add('fanout', job, {
-      jobId: job.messageId,
-      attempts: 25,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
-  }
-
-  /**
-   * Adds notification jobs (each after its optional delay) in atomic chunks; job ids are deterministic,
-   * so adding twice adds nothing.
-   */
-  async addNotifications(
-    protocol: Protocol,
-    jobs: Array<NotificationJob & { delayMs?: number }>,
-  ): Promise<void> {
-    const q = this.queue(deliveryQueueFor(protocol));
-    for (let i = 0; i < jobs.length; i += BULK_CHUNK) {
-      await q.addBulk(
-        jobs.slice(i, i + BULK_CHUNK).map(({ delayMs, ...data }) => ({
-          name: 'notify',
-          data,
-          opts: {
-            ...deliveryJobOptions,
-            jobId: notificationJobId(data),
-            ...(delayMs ? { delay: Math.round(delayMs) } : {}),
-          },
-        })),
-      );
+  /** Resolves once BullMQ has loaded its scripts on the shared connection (jobs can join a MULTI). */
+  async ready(): Promise<void> {
+    this.readying ??= Promise.all(this.allQueues().map((q) => q.waitUntilReady())).then(() => undefined);
+    try {
+      await this.readying;
+    } catch (err) {
+      this.readying = null;
+      throw err;
     }
   }
 
-  /** Adds batches of first attempts; `id` is deterministic so a replayed fan-out page adds nothing. */
-  async addNotificationBatches(
+  /** A Lua script of Herald's that transactions offer as a command named `name`. */
+  defineScript(name: string, lua: string): void {
+    this.scripts.set(name, lua);
+  }
+
+  /** A new MULTI that both Herald's commands and BullMQ's job inserts can join. */
+  async transaction(): Promise<QueueTransaction> {
+    await this.ready();
+    const client = (await this.queue(FANOUT_QUEUE).getBackend().client) as unknown as Redis;
+    for (const [name, lua] of this.scripts) if (!(name in client)) client.defineCommand(name, { lua });
+    return client.multi() as unknown as QueueTransaction;
+  }
+
+  /**
+   * Adds notification jobs (each after its optional delay) in chunks; job ids are deterministic, so
+   * adding twice adds nothing.
+   */
+  async addNotifications(protocol: Protocol, jobs: FollowUp[]): Promise<void> {
+    const q = this.queue(deliveryQueueFor(protocol));
+    for (let i = 0; i < jobs.length; i += BULK_CHUNK) {
+      await q.addBulk(jobs.slice(i, i + BULK_CHUNK).map((job) => notificationEntry(job)));
+    }
+  }
+
+  /** Adds batches of first attempts (a fan-out page); `id` is deterministic so a replayed page adds nothing. */
+  async addDeliveryBatches(
     protocol: Protocol,
-    batches: Array<{ id: string; job: NotificationBatchJob }>,
+    batches: Array<{ id: string; job: DeliveryBatchJob }>,
   ): Promise<void> {
     const q = this.queue(deliveryQueueFor(protocol));
     for (let i = 0; i < batches.length; i += BULK_CHUNK) {
       await q.addBulk(
         batches.slice(i, i + BULK_CHUNK).map(({ id, job }) => ({
-          name: 'notify-batch',
+          name: 'deliver',
           data: job,
           opts: { ...deliveryJobOptions, jobId: id },
         })),
       );
     }
+  }
+
+  /**
+   * Records outcome events and schedules the deliveries that must try again in one MULTI, so a
+   * worker's batch costs Redis one round trip however many deliveries it made.
+   */
+  async record(
+    events: readonly CatalogEvent[],
+    followUps: ReadonlyMap<Protocol, readonly FollowUp[]>,
+  ): Promise<void> {
+    const jobs: Job[] = [];
+    for (const [protocol, list] of followUps) {
+      const q = this.queue(deliveryQueueFor(protocol));
+      for (const followUp of list) {
+        const { name, data, opts } = notificationEntry(followUp);
+        jobs.push(new Job(q, name, data, opts, opts.jobId));
+      }
+    }
+    if (events.length === 0 && jobs.length === 0) return;
+    const tx = await this.transaction();
+    if (events.length > 0) tx.xadd(catalogEventStreamKey(this.prefix), '*', 'e', JSON.stringify(events));
+    for (const job of jobs) job.addJob(tx).catch(() => undefined);
+    const results = await tx.exec();
+    for (const [err] of results ?? []) if (err) throw err;
   }
 
   async addConfirmation(protocol: Protocol, job: ConfirmationJob): Promise<void> {
@@ -104,7 +157,20 @@ export class QueueClient {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    this.readying = null;
   }
+}
+
+function notificationEntry({ delayMs, ...data }: FollowUp) {
+  return {
+    name: 'notify',
+    data,
+    opts: {
+      ...deliveryJobOptions,
+      jobId: notificationJobId(data),
+      ...(delayMs ? { delay: Math.round(delayMs) } : {}),
+    },
+  };
 }
 
 /** `dlv_…` for the first run, `dlv_…-r2` after a redrive, so a redriven delivery is a new job. */

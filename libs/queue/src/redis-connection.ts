@@ -12,15 +12,29 @@ export function redactRedisUrl(url: string): string {
 }
 
 /**
- * A client for BullMQ and Herald's own keys. `maxRetriesPerRequest: null` is what BullMQ workers need;
- * auto-pipelining batches the many small commands the delivery hot path issues in one tick.
+ * The shared client for producers and Herald's own keys. While Redis is unreachable its commands
+ * fail after one reconnection attempt, and any command gets no more than `COMMAND_TIMEOUT_MS`, so a
+ * request that needs Redis is answered 503 in time instead of hanging. Auto-pipelining batches the
+ * many small commands the hot path issues in one tick.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     enableAutoPipelining: true,
     lazyConnect: false,
     ...options,
+  });
+}
+
+export const COMMAND_TIMEOUT_MS = 3000;
+
+/** A connection for BullMQ workers: they wait through outages (BullMQ requires it) and block on purpose. */
+export function workerConnection(shared: Redis): Redis {
+  return shared.duplicate({
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+    enableAutoPipelining: false,
   });
 }
 

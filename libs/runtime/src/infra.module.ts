@@ -5,7 +5,6 @@ import {
   ChangeNotifier,
   createRedis,
   MessageStore,
-  Publisher,
   QueueClient,
   redactRedisUrl,
 } from '@herald/queue';
@@ -91,11 +90,6 @@ export class InfraModule {
           useFactory: (redis: Redis) => new ChangeNotifier(redis, config.queuePrefix),
           inject: [REDIS],
         },
-        {
-          provide: Publisher,
-          useFactory: (store: MessageStore, queues: QueueClient) => new Publisher(store, queues),
-          inject: [MessageStore, QueueClient],
-        },
         InfraLifecycle,
       ],
       exports: [
@@ -107,7 +101,6 @@ export class InfraModule {
         MessageStore,
         CatalogEventStream,
         ChangeNotifier,
-        Publisher,
       ],
     };
   }

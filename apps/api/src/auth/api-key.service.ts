@@ -4,6 +4,7 @@ import { newId, randomToken, type Scope } from '@herald/core';
 import { HERALD_CONFIG } from '@herald/runtime';
 import { ChangeNotifier } from '@herald/queue';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Principal } from './principal';
 
@@ -17,14 +18,13 @@ const ADMIN_PRINCIPAL: Principal = {
 
 /** A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once. */
 const KEY_CACHE_MS = 60_000;
-const KEY_CACHE_MAX = 10_000;
 
 /** Issues API keys (shown once, stored as a SHA-256 hash) and resolves a presented key to a principal. */
 @Injectable()
 export class ApiKeyService implements OnModuleInit {
   private readonly adminHash: Buffer | null;
   /** hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. */
-  private readonly known = new Map<string, { principal: Principal; expires: number }>();
+  private readonly known = new LRUCache<string, Principal>({ max: 10_000, ttl: KEY_CACHE_MS });
 
   constructor(
     private readonly catalog: Catalog,
@@ -44,12 +44,11 @@ export class ApiKeyService implements OnModuleInit {
     const hash = hashApiKey(key);
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return ADMIN_PRINCIPAL;
     const hit = this.known.get(hash);
-    if (hit && hit.expires > Date.now()) return hit.principal;
+    if (hit) return hit;
     const found = await this.catalog.apiKeys.findByHash(hash);
     if (!found) return null;
     const principal: Principal = { keyId: found.id, scopes: new Set(found.scopes), topics: found.topics };
-    if (this.known.size >= KEY_CACHE_MAX) this.known.clear();
-    this.known.set(hash, { principal, expires: Date.now() + KEY_CACHE_MS });
+    this.known.set(hash, principal);
     return principal;
   }
 
@@ -64,7 +63,8 @@ export class ApiKeyService implements OnModuleInit {
   }
 
   private evict(keyId: string): void {
-    for (const [hash, entry] of this.known) if (entry.principal.keyId === keyId) this.known.delete(hash);
+    for (const [hash, principal] of this.known.entries())
+      if (principal.keyId === keyId) this.known.delete(hash);
   }
 
   async create(input: { name: string; scopes: Scope[]; topics: string[] | null }) {

@@ -1,17 +1,17 @@
 import { Catalog } from '@herald/catalog';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
-import { MessageStore, Publisher } from '@herald/queue';
-import { FanoutService } from '@herald/delivery';
+import { IdempotencyKeyReusedError, MessageStore, Publisher, PublishUnavailableError } from '@herald/queue';
+import { CatalogCache, FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import { assertTopic, type Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
-import { badRequest, notFound, problem, validationFailed } from '../problem/problem';
+import { badRequest, notFound, problem, ProblemException, validationFailed } from '../problem/problem';
 import { TOPIC_NAME } from '../topics/topic.dto';
 import { BatchPublishDto, PublishDto } from './message.dto';
-import { parsePublish } from './message-input';
+import { parsePublish, type ParsedPublish } from './message-input';
 
 export class DeliveryListQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
@@ -25,38 +25,49 @@ export class DeliveryListQuery extends PageQuery {
 const MSG_ID = /^msg_[0-9A-Z]{26}$/;
 
 /**
- * accepted: not fanned out yet; delivering: deliveries still pending or retrying; delivered: every
- * matched delivery delivered (or cancelled); failed: done, with at least one dead letter.
+ * accepted: not fanned out yet; no_subscribers: no subscription's filter matched it; delivering:
+ * deliveries still pending or retrying; delivered: every matched delivery delivered (or cancelled);
+ * failed: done, with at least one dead letter.
  */
 export function messageStatus(counts: {
+  matched: number;
   pending: number;
   failed: number;
-}): 'delivering' | 'delivered' | 'failed' {
+}): 'no_subscribers' | 'delivering' | 'delivered' | 'failed' {
+  if (counts.matched === 0) return 'no_subscribers';
   if (counts.pending > 0) return 'delivering';
   return counts.failed > 0 ? 'failed' : 'delivered';
 }
-const TOPIC_CACHE_MS = 5000;
 
 @ApiTags('messages')
 @ApiBearerAuth()
 @Controller('v1')
 export class MessagesController {
-  /** Topic existence, cached briefly: a publish should not cost a catalog read. */
-  private readonly knownTopics = new Map<string, number>();
-
   constructor(
     private readonly catalog: Catalog,
     private readonly publisher: Publisher,
     private readonly store: MessageStore,
     private readonly fanout: FanoutService,
+    private readonly cache: CatalogCache,
   ) {}
 
+  /** From the cache (a publish costs no catalog read), which also serves known topics in a catalog outage. */
   private async requireTopic(name: string): Promise<void> {
-    const until = this.knownTopics.get(name);
-    if (until && until > Date.now()) return;
-    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
-    if (this.knownTopics.size > 10_000) this.knownTopics.clear();
-    this.knownTopics.set(name, Date.now() + TOPIC_CACHE_MS);
+    if (!TOPIC_NAME.test(name) || !(await this.cache.topic(name))) throw notFound(`Topic "${name}"`);
+  }
+
+  private async publishOne(topic: string, input: ParsedPublish['input'], key: string | null) {
+    try {
+      return await this.publisher.publish(topic, input, key);
+    } catch (err) {
+      if (err instanceof IdempotencyKeyReusedError) {
+        throw new ProblemException(
+          422,
+          `${err.message} It published message ${err.messageId}; use a new key for a new message.`,
+        );
+      }
+      throw err;
+    }
   }
 
   @Post('topics/:name/messages')
@@ -78,7 +89,7 @@ export class MessagesController {
     if (headerKey && bodyKey && headerKey !== bodyKey) {
       throw badRequest('The Idempotency-Key header and the idempotencyKey field differ.');
     }
-    return this.publisher.publish(name, parsed.value.input, headerKey ?? bodyKey);
+    return this.publishOne(name, parsed.value.input, headerKey ?? bodyKey ?? null);
   }
 
   @Post('topics/:name/messages/batch')
@@ -97,15 +108,29 @@ export class MessagesController {
     if (messages.length === 0 || messages.length > 100) {
       throw validationFailed([{ field: 'messages', message: 'must hold 1 to 100 messages' }]);
     }
-    const results = [];
-    for (const [i, m] of messages.entries()) {
-      const parsed = parsePublish(m, `messages[${i}].`);
-      if (!parsed.ok) {
-        results.push({ error: problem(400, 'The message has invalid fields.', parsed.errors) });
-        continue;
-      }
-      results.push(await this.publisher.publish(name, parsed.value.input, parsed.value.idempotencyKey));
-    }
+    // Entries are published together (they share Redis round trips); one that repeats an earlier
+    // entry's idempotency key waits for it, so the key binds one message.
+    const byKey = new Map<string, Promise<unknown>>();
+    const results = await Promise.all(
+      messages.map(async (m, i) => {
+        const parsed = parsePublish(m, `messages[${i}].`);
+        if (!parsed.ok) return { error: problem(400, 'The message has invalid fields.', parsed.errors) };
+        const key = parsed.value.idempotencyKey;
+        const before = key ? byKey.get(key) : undefined;
+        const publishing = (async () => {
+          await before?.catch(() => undefined);
+          try {
+            return await this.publishOne(name, parsed.value.input, key);
+          } catch (err) {
+            if (err instanceof ProblemException) return { error: err.getResponse() };
+            if (err instanceof PublishUnavailableError) return { error: problem(503, err.message) };
+            throw err;
+          }
+        })();
+        if (key) byKey.set(key, publishing);
+        return publishing;
+      }),
+    );
     return { results };
   }
 
@@ -139,7 +164,7 @@ export class MessagesController {
       attributes: payload.attributes,
       publishedAt: payload.publishedAt,
       status: 'accepted',
-      counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0 },
+      counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0, cancelled: 0 },
     };
   }
 

@@ -38,6 +38,29 @@ export function problemFromFastifyError(err: FastifyLikeError, maxBodyBytes: num
   return null;
 }
 
+/** Seconds a client is asked to wait before trying again while a dependency is unreachable. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * An error that means a dependency (Redis, the catalog) cannot be reached or answered too late: a 503
+ * the client may retry, never a 500. Connection errors of node-postgres and ioredis, timeouts, and
+ * Herald's own refusals.
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'PublishUnavailableError' || err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // Socket errors, and PostgreSQL's connection-exception and operator-intervention classes.
+    if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code))
+      return true;
+    if (/^(08|57P)/.test(code)) return true;
+  }
+  return /Connection (is closed|terminated)|connection timeout|timeout exceeded when trying to connect|Command timed out|Stream isn't writeable|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+    err.message,
+  );
+}
+
 /** Every error leaves as application/problem+json; anything unexpected is logged and answered 500. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -67,6 +90,15 @@ export class ProblemFilter implements ExceptionFilter {
       const fromFastify = problemFromFastifyError(exception as FastifyLikeError, this.maxBodyBytes);
       if (fromFastify) {
         body = fromFastify;
+      } else if (isUnavailable(exception)) {
+        this.log.warn({ err: (exception as Error).message }, 'a dependency is unavailable; answered 503');
+        body = problem(
+          503,
+          exception instanceof Error && exception.name === 'PublishUnavailableError'
+            ? exception.message
+            : 'Herald cannot reach its storage right now; nothing was changed. Try again shortly.',
+        );
+        headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
       } else {
         this.log.error({ err: exception }, 'unhandled error');
         body = problem(500, 'Something went wrong on our side; it has been logged.');
