@@ -1,6 +1,7 @@
 import { deliveryIdFor } from '@herald/core';
 import type {
   AttemptEvent,
+  CancelledEvent,
   CatalogEvent,
   DeadEvent,
   MessageEvent,
@@ -21,14 +22,9 @@ import { DELIVERY_STATE_COLUMNS, toDeliveryState, type DeliveryStateRow } from '
 import type { SqlClient } from './sql-client';
 import { jsonParam, recordset, sqlState, type RecordsetColumn } from './sql-values';
 
-/** Deadlock, serialization failure, and a row another writer inserted meanwhile: run the batch again. */
-const RETRYABLE_STATES = new Set(['40P01', '40001', '23505']);
+/** Deadlock or serialization failure: batches from several writers touched the same rows. */
+const RETRYABLE_STATES = new Set(['40P01', '40001']);
 const MAX_TRIES = 5;
-
-/** Raised when a delivery this batch meant to insert was inserted by a concurrent writer. */
-class ConcurrentInsert extends Error {
-  readonly code = '23505';
-}
 
 /**
  * Applies publishers' and workers' events in one transaction. Events are first folded, in stream
@@ -54,99 +50,131 @@ export class CatalogEventWriter {
   }
 }
 
+/** A delivery event: what folds into one delivery's state. */
+type DeliveryEvent = AttemptEvent | DeadEvent | CancelledEvent;
+
+/** The events of one delivery in this batch, in stream order, and whether the batch created it. */
+interface Touched {
+  identity: DeliveryIdentity | null;
+  createdHere: boolean;
+  events: DeliveryEvent[];
+}
+
 async function apply(tx: SqlClient, events: readonly CatalogEvent[]): Promise<void> {
   const messages: MessageEvent[] = [];
   const providerStatus: ProviderStatusEvent[] = [];
-  const touched = new Set<string>();
-  for (const e of events) {
-    if (e.type === 'message') {
-      messages.push(e);
-      for (const d of e.deliveries ?? []) touched.add(deliveryIdFor(e.message.id, d.subscriptionId));
-    } else if (e.type === 'deliveries') for (const item of e.items) touched.add(item.id);
-    else if (e.type === 'provider-status') providerStatus.push(e);
-    else touched.add(e.deliveryId);
-  }
-  if (messages.length > 0) await upsertMessages(tx, messages);
-
-  const existing = new Map<string, DeliveryState>();
-  if (touched.size > 0) {
-    const { rows } = await tx.query<DeliveryStateRow>(
-      `SELECT ${DELIVERY_STATE_COLUMNS} FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-      [[...touched]],
-    );
-    for (const row of rows) existing.set(row.id, toDeliveryState(row));
-  }
-
-  const states = new Map(existing);
-  const created = (identity: DeliveryIdentity) => {
-    if (!states.has(identity.id)) states.set(identity.id, newDelivery(identity));
+  const touched = new Map<string, Touched>();
+  const touch = (id: string, identity: DeliveryIdentity | null, createdHere: boolean): Touched => {
+    let t = touched.get(id);
+    if (!t) {
+      t = { identity, createdHere, events: [] };
+      touched.set(id, t);
+    } else {
+      t.identity ??= identity;
+      t.createdHere ||= createdHere;
+    }
+    return t;
   };
-  const identityOf = (e: AttemptEvent | DeadEvent): DeliveryIdentity => ({
-    id: e.deliveryId,
-    messageId: e.messageId,
-    subscriptionId: e.subscriptionId,
-    topic: e.topic,
-    protocol: e.protocol,
-  });
-  const deadLetters: DeadLetterToFile[] = [];
   for (const e of events) {
     switch (e.type) {
       case 'message':
+        messages.push(e);
         for (const d of e.deliveries ?? []) {
           const id = deliveryIdFor(e.message.id, d.subscriptionId);
-          created({
-            id,
-            messageId: e.message.id,
-            topic: e.message.topic,
-            subscriptionId: d.subscriptionId,
-            protocol: d.protocol,
-          });
+          touch(id, identity(id, e.message.id, d.subscriptionId, e.message.topic, d.protocol), true);
         }
         break;
       case 'deliveries':
         for (const item of e.items)
-          created({
-            id: item.id,
-            subscriptionId: item.subscriptionId,
-            protocol: item.protocol,
-            messageId: e.messageId,
-            topic: e.topic,
-          });
+          touch(item.id, identity(item.id, e.messageId, item.subscriptionId, e.topic, item.protocol), true);
         break;
-      case 'attempt': {
-        created(identityOf(e));
-        states.set(e.deliveryId, applyAttempt(states.get(e.deliveryId)!, e));
-        break;
-      }
-      case 'dead': {
-        created(identityOf(e));
-        const { state, file } = applyDead(states.get(e.deliveryId)!, e);
-        states.set(e.deliveryId, state);
-        if (file) deadLetters.push(file);
-        break;
-      }
-      case 'cancelled': {
-        const state = states.get(e.deliveryId);
-        if (state) states.set(e.deliveryId, applyCancelled(state, e));
-        break;
-      }
       case 'provider-status':
+        providerStatus.push(e);
         break;
+      case 'cancelled':
+        touch(e.deliveryId, null, false).events.push(e);
+        break;
+      default:
+        touch(
+          e.deliveryId,
+          identity(e.deliveryId, e.messageId, e.subscriptionId, e.topic, e.protocol),
+          false,
+        ).events.push(e);
     }
   }
+  if (messages.length > 0) await upsertMessages(tx, messages);
 
-  const inserts: DeliveryState[] = [];
-  const updates: DeliveryState[] = [];
-  for (const [id, state] of states) {
-    const before = existing.get(id);
-    if (!before) inserts.push(state);
-    else if (changed(before, state)) updates.push(state);
+  // Deliveries this batch created are almost always new: insert them without reading first, and fold
+  // their events into the existing row only for those another batch recorded already (a replay).
+  const unsure = [...touched].filter(([, t]) => !t.createdHere).map(([id]) => id);
+  const existing = await readDeliveries(tx, unsure);
+  const folded = foldAll(touched, existing);
+  const fresh = folded.states.filter((s) => !existing.has(s.id));
+  const inserted = fresh.length > 0 ? await insertDeliveries(tx, fresh) : new Set<string>();
+  const conflicts = fresh.filter((s) => !inserted.has(s.id)).map((s) => s.id);
+  let updates = folded.states.filter((s) => existing.has(s.id) && changed(existing.get(s.id)!, s));
+  let deadLetters = folded.deadLetters.filter((d) => !conflicts.includes(d.deliveryId));
+  if (conflicts.length > 0) {
+    const rows = await readDeliveries(tx, conflicts);
+    const again = foldAll(new Map(conflicts.map((id) => [id, touched.get(id)!])), rows);
+    updates = [...updates, ...again.states.filter((s) => changed(rows.get(s.id)!, s))];
+    deadLetters = [...deadLetters, ...again.deadLetters];
   }
-  if (inserts.length > 0) await insertDeliveries(tx, inserts);
   if (updates.length > 0) await updateDeliveries(tx, updates);
   if (deadLetters.length > 0) await fileDeadLetters(tx, deadLetters);
   // Rare (one per SMS at most), so one statement each; after the attempts that set provider ids.
   for (const e of providerStatus) await applyProviderStatus(tx, e.providerMessageId, e.update);
+}
+
+function identity(
+  id: string,
+  messageId: string,
+  subscriptionId: string,
+  topic: string,
+  protocol: DeliveryIdentity['protocol'],
+): DeliveryIdentity {
+  return { id, messageId, subscriptionId, topic, protocol };
+}
+
+/** The current rows of these deliveries, locked for this transaction (PostgreSQL). */
+async function readDeliveries(tx: SqlClient, ids: string[]): Promise<Map<string, DeliveryState>> {
+  const out = new Map<string, DeliveryState>();
+  if (ids.length === 0) return out;
+  const { rows } = await tx.query<DeliveryStateRow>(
+    `SELECT ${DELIVERY_STATE_COLUMNS} FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  for (const row of rows) out.set(row.id, toDeliveryState(row));
+  return out;
+}
+
+/**
+ * Folds each delivery's events, in stream order, onto its row (or a new one), and collects the dead
+ * letters to file. A delivery with neither a row nor an identity (a cancellation of one never
+ * recorded) is left out.
+ */
+function foldAll(
+  touched: ReadonlyMap<string, Touched>,
+  existing: ReadonlyMap<string, DeliveryState>,
+): { states: DeliveryState[]; deadLetters: DeadLetterToFile[] } {
+  const states: DeliveryState[] = [];
+  const deadLetters: DeadLetterToFile[] = [];
+  for (const [id, t] of touched) {
+    const start = existing.get(id) ?? (t.identity ? newDelivery(t.identity) : null);
+    if (!start) continue;
+    let state = start;
+    for (const e of t.events) {
+      if (e.type === 'attempt') state = applyAttempt(state, e);
+      else if (e.type === 'cancelled') state = applyCancelled(state, e);
+      else {
+        const dead = applyDead(state, e);
+        state = dead.state;
+        if (dead.file) deadLetters.push(dead.file);
+      }
+    }
+    states.push(state);
+  }
+  return { states, deadLetters };
 }
 
 function int(value: number | null | undefined): number | null {
@@ -230,15 +258,16 @@ function deliveryRows(states: DeliveryState[]) {
 
 const DELIVERY_INSERT_COLUMNS = DELIVERY_COLUMNS.map(([name]) => name).join(', ');
 
-async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
-  const { rowCount } = await sql.query(
+/** Inserts new deliveries; returns the ids inserted (the others exist already). */
+async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<Set<string>> {
+  const { rows } = await sql.query<{ id: string }>(
     `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS})
      SELECT ${DELIVERY_INSERT_COLUMNS} FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)} WHERE true
-     ON CONFLICT (id) DO NOTHING`,
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
     [jsonParam(deliveryRows(states))],
   );
-  // Another writer recorded one of these deliveries since we looked: fold our events into its row.
-  if (rowCount !== states.length) throw new ConcurrentInsert('a delivery was recorded concurrently');
+  return new Set(rows.map((r) => r.id));
 }
 
 async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {

@@ -53,7 +53,11 @@ export function statusAfter(outcome: AttemptOutcome): DeliveryStatus {
 
 export function newDelivery(identity: DeliveryIdentity): DeliveryState {
   return {
-    ...identity,
+    id: identity.id,
+    messageId: identity.messageId,
+    subscriptionId: identity.subscriptionId,
+    topic: identity.topic,
+    protocol: identity.protocol,
     status: 'pending',
     run: 1,
     lastAttempt: 0,
@@ -91,7 +95,11 @@ export function applyAttempt(state: DeliveryState, e: AttemptEvent): DeliverySta
     statusCode: e.statusCode,
     error: bounded(e.error),
   };
-  const attempts = [...state.attempts, attempt].sort((a, b) => a.run - b.run || a.attempt - b.attempt);
+  const attempts = [...state.attempts, attempt];
+  // Attempts nearly always arrive in order; sort only when this one is older than the last.
+  const last = state.attempts[state.attempts.length - 1];
+  if (last && (last.run > e.run || (last.run === e.run && last.attempt > e.attempt)))
+    attempts.sort((a, b) => a.run - b.run || a.attempt - b.attempt);
   const status = statusAfter(e.outcome);
   const moves =
     newer(e.run, e.attempt, state.run, state.lastAttempt) &&

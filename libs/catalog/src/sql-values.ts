@@ -8,6 +8,8 @@ import type { SqlDialect } from './sql-client';
 export function jsonParam(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   const text = JSON.stringify(value);
+  // The scrub is a regex over the whole text; most texts have no \u escape at all.
+  if (!text.includes('\\u')) return text;
   return text.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi, '$1\\ufffd');
 }
 

@@ -30,6 +30,9 @@ export class SqliteSqlDatabase implements SqlDatabase {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // 32 MB of page cache (the default is 2 MB): the delivery indexes stay in memory.
+    db.pragma('cache_size = -32768');
+    db.pragma('temp_store = MEMORY');
     return new SqliteSqlDatabase(db);
   }
 

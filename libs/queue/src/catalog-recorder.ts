@@ -1,7 +1,7 @@
 import type { CatalogEvent } from '@herald/catalog';
 import type Redis from 'ioredis';
 import { hostname } from 'node:os';
-import { catalogEventStreamKey, RECORDER_GROUP } from './catalog-event-stream';
+import { catalogEventStreamKey, decodeEvents, RECORDER_GROUP } from './catalog-event-stream';
 
 export interface CatalogWriter {
   applyEvents(events: CatalogEvent[]): Promise<void>;
@@ -158,7 +158,7 @@ export class CatalogRecorder {
     for (const [id, fields] of entries) {
       const raw = fields?.[1];
       try {
-        events.push(...(JSON.parse(raw ?? '[]') as CatalogEvent[]));
+        events.push(...decodeEvents(raw ?? '[]'));
       } catch (err) {
         // A corrupt entry cannot be applied ever; keep the rest flowing and say so.
         this.log.error({ err, entryId: id }, 'dropping unreadable catalog event entry');

@@ -3,7 +3,7 @@ import { newId, ulid, type MessageAttributes, type MessagePayload, type Protocol
 import { Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { catalogEventStreamKey } from './catalog-event-stream';
+import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { DeliveryBatchJob } from './jobs';
 import {
   IDEMPOTENCY_TTL_SECONDS,
@@ -259,6 +259,7 @@ export class Publisher {
         ...jobs.map((j) => this.queues.queue(j.queueName as QueueName).toKey(j.id!)),
       ];
       const payloads = group.map((p) => JSON.stringify(p.payload));
+      const serialised = new Map(group.map((p, i) => [p.payload.id, payloads[i]]));
       // Messages fanned out here are recorded now; a fan-out job records its own.
       const events = group.flatMap((p) => (p.route ? [messageEvent(p.payload, p.route)] : []));
       const idempotencyValues = group.flatMap((p) => (p.idempotency ? [p.idempotency.value] : []));
@@ -271,7 +272,7 @@ export class Publisher {
         IDEMPOTENCY_TTL_SECONDS,
         payloads.length,
         idempotencyValues.length,
-        events.length > 0 ? JSON.stringify(events) : '',
+        events.length > 0 ? encodeEvents(events, serialised) : '',
         ...payloads,
         ...idempotencyValues,
       );

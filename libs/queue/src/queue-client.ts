@@ -3,7 +3,7 @@ import { PROTOCOLS, type Protocol } from '@herald/core';
 import { Job, Queue, type IRedisTransaction, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { catalogEventStreamKey } from './catalog-event-stream';
+import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { ConfirmationJob, DeliveryBatchJob, NotificationJob } from './jobs';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
 
@@ -141,7 +141,7 @@ export class QueueClient {
     }
     if (events.length === 0 && jobs.length === 0) return;
     const tx = await this.transaction();
-    if (events.length > 0) tx.xadd(catalogEventStreamKey(this.prefix), '*', 'e', JSON.stringify(events));
+    if (events.length > 0) tx.xadd(catalogEventStreamKey(this.prefix), '*', 'e', encodeEvents(events));
     for (const job of jobs) job.addJob(tx).catch(() => undefined);
     const results = await tx.exec();
     for (const [err] of results ?? []) if (err) throw err;
