@@ -20,7 +20,7 @@ import {
   type NotificationJob,
   QueueClient,
 } from '@herald/queue';
-import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
+import { HERALD_CONFIG, HeraldMetrics, LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
@@ -57,6 +57,7 @@ export class DeliveryService {
     private readonly changes: ChangeNotifier,
     private readonly limiter: RateLimiter,
     private readonly queues: QueueClient,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   async handle(job: JobHandle<NotificationJob | NotificationBatchJob>): Promise<void> {
@@ -117,6 +118,7 @@ export class DeliveryService {
     const adapter = this.channels.adapter(sub.protocol);
     const message = await this.cache.payload(data.messageId);
     if (!message) {
+      this.metrics.delivery(sub.protocol, 'dead');
       return done(
         this.deadLetterEvents({
           job: data,
@@ -145,7 +147,15 @@ export class DeliveryService {
       const result = await safeSend(adapter, request);
       return { outcome: result, durationMs: Math.round(performance.now() - started) };
     });
-    return this.outcomeStep(data, sub, policy, attempt, durationMs, outcome);
+    const step = await this.outcomeStep(data, sub, policy, attempt, durationMs, outcome);
+    const exhausted = outcome.result === 'retry' && step.next !== 'retry';
+    this.metrics.delivery(
+      sub.protocol,
+      exhausted ? 'dead' : outcome.result,
+      durationMs / 1000,
+      message.publishedAt,
+    );
+    return step;
   }
 
   /** The per-channel limit on sends in flight in this process (`*_CONCURRENCY`). */
@@ -232,6 +242,7 @@ export class DeliveryService {
 
   /** Records a dead letter for a delivery BullMQ gave up on (the sweeper). */
   async deadLetter(input: DeadLetterInput): Promise<void> {
+    this.metrics.delivery(input.subscription?.protocol ?? 'webhook', 'dead');
     await this.events.emit(...this.deadLetterEvents(input));
   }
 

@@ -14,6 +14,11 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
+/** Where accepted messages are counted (HeraldMetrics). */
+export interface PublishCounter {
+  published(n: number): void;
+}
+
 /**
  * Accepts a message: stores its payload once and enqueues one fan-out job. The answer is given only
  * after Redis accepted both writes; an idempotency key makes a retried publish return the first id.
@@ -22,6 +27,7 @@ export class Publisher {
   constructor(
     private readonly store: MessageStore,
     private readonly queues: QueueClient,
+    private readonly counter?: PublishCounter,
   ) {}
 
   async publish(topic: string, input: PublishInput, idempotencyKey?: string | null): Promise<PublishResult> {
@@ -52,6 +58,7 @@ export class Publisher {
     await this.store.putPayload(payload);
     await this.queues.addFanout({ messageId, topic });
     if (idempotencyKey) await this.store.completeIdempotencyKey(topic, idempotencyKey, messageId);
+    if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
   }
 }

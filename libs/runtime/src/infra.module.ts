@@ -19,6 +19,9 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { HeraldMetrics } from './herald-metrics';
+import { OperationsServer } from './operations-server';
+import { Readiness } from './readiness';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Closes the shared connections last, after every worker and server has drained. */
@@ -92,10 +95,20 @@ export class InfraModule {
           inject: [REDIS],
         },
         {
-          provide: Publisher,
-          useFactory: (store: MessageStore, queues: QueueClient) => new Publisher(store, queues),
-          inject: [MessageStore, QueueClient],
+          provide: HeraldMetrics,
+          useFactory: (catalog: Catalog, events: CatalogEventStream, queues: QueueClient) =>
+            new HeraldMetrics(catalog, events, queues),
+          inject: [Catalog, CatalogEventStream, QueueClient],
         },
+        {
+          provide: Publisher,
+          useFactory: (store: MessageStore, queues: QueueClient, metrics: HeraldMetrics) =>
+            new Publisher(store, queues, metrics),
+          inject: [MessageStore, QueueClient, HeraldMetrics],
+        },
+        Readiness,
+        // A worker-only process has no API server: this one answers its probes and scrapes.
+        ...(config.roles.has('api') ? [] : [OperationsServer]),
         InfraLifecycle,
       ],
       exports: [
@@ -108,6 +121,8 @@ export class InfraModule {
         CatalogEventStream,
         ChangeNotifier,
         Publisher,
+        HeraldMetrics,
+        Readiness,
       ],
     };
   }
