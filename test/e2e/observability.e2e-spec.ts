@@ -4,9 +4,9 @@ import { OperationsServer } from '@herald/runtime';
 import type { INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADMIN_KEY, eventually, startHerald, type TestHerald } from '../support/herald';
@@ -29,6 +29,12 @@ function capturedLogger(level = 'info') {
     },
   );
   return { logger, lines, raw };
+}
+
+interface GrafanaPanel {
+  type: string;
+  datasource: { uid: string };
+  targets: Array<{ expr: string; datasource: { uid: string } }>;
 }
 
 async function scrape(url: string) {
@@ -278,6 +284,59 @@ describe('metrics, logs and the queue dashboard (one process, PGlite)', () => {
     expect((await herald.request('GET', '/v1/api-keys/current', undefined, { key: 'hk_wrong' })).status).toBe(
       401,
     );
+  });
+
+  it('has a Grafana dashboard over metrics Herald serves, provisioned by the observability profile', async () => {
+    const root = resolve(__dirname, '..', '..');
+    const read = (path: string) => readFileSync(join(root, path), 'utf8');
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/herald.json')) as { panels: GrafanaPanel[] };
+    const datasourceUid = /uid: (\S+)/.exec(
+      read('deploy/grafana/provisioning/datasources/prometheus.yml'),
+    )![1];
+    const { text } = await scrape(herald.url);
+    const served = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const panels = dashboard.panels.filter((p) => p.type !== 'row');
+    expect(panels.length).toBeGreaterThan(10);
+    const used = new Set<string>();
+    for (const panel of panels) {
+      expect(panel.datasource.uid).toBe(datasourceUid);
+      for (const target of panel.targets) {
+        expect(target.datasource.uid).toBe(datasourceUid);
+        for (const [name] of String(target.expr).matchAll(/herald_[a-z0-9_]+/g)) {
+          used.add(name.replace(/_(bucket|sum|count)$/, ''));
+        }
+      }
+    }
+    for (const name of used) expect(served, `${name} is not served`).toContain(name);
+    for (const name of [
+      'herald_messages_published_total',
+      'herald_deliveries_total',
+      'herald_delivery_attempt_duration_seconds',
+      'herald_delivery_latency_seconds',
+      'herald_dead_letters',
+      'herald_catalog_backlog',
+      'herald_queue_jobs',
+      'herald_http_requests_total',
+      'herald_http_request_duration_seconds',
+    ]) {
+      expect(used, `the dashboard shows ${name}`).toContain(name);
+    }
+
+    // docker compose --profile observability: Prometheus scrapes the ports Herald serves on, and
+    // every file the compose file mounts exists (no Docker engine here: checked by reading).
+    const compose = read('docker-compose.yml');
+    expect(compose.match(/profiles: \['observability'\]/g)).toHaveLength(2);
+    for (const [, path] of compose.matchAll(/- \.\/(deploy\/\S+?):/g))
+      expect(existsSync(join(root, path)), path).toBe(true);
+    expect(compose).toContain("METRICS_PORT: '9464'");
+    expect(compose).toMatch(/PORT: '3000'/);
+    const prometheus = read('deploy/prometheus/prometheus.yml');
+    expect(prometheus).toContain("targets: ['api:3000']");
+    expect(prometheus).toMatch(/names: \['worker'\]\s+type: A\s+port: 9464/);
+    expect(read('deploy/grafana/provisioning/dashboards/herald.yml')).toContain(
+      'path: /etc/grafana/dashboards',
+    );
+    expect(compose).toContain('./deploy/grafana/dashboards:/etc/grafana/dashboards:ro');
   });
 
   it('says so when the console was not built', async () => {

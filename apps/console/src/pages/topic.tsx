@@ -405,27 +405,24 @@ function DryRun({ result }: { result: { matched: string[]; filteredOut: string[]
         {result.filteredOut.length > 0 && `; ${result.filteredOut.length} filtered out`}.
       </p>
       <div class="two">
-        <div>
-          <h3>Would receive it</h3>
-          <ul>
-            {result.matched.map((id) => (
-              <li key={id}>
-                <a href={href('subscriptions', id)}>{id}</a>
-              </li>
-            ))}
-          </ul>
-        </div>
-        <div>
-          <h3>Filtered out</h3>
-          <ul>
-            {result.filteredOut.map((id) => (
-              <li key={id}>
-                <a href={href('subscriptions', id)}>{id}</a>
-              </li>
-            ))}
-          </ul>
-        </div>
+        <SubscriptionIds title="Would receive it" ids={result.matched} />
+        <SubscriptionIds title="Filtered out" ids={result.filteredOut} />
       </div>
+    </div>
+  );
+}
+
+function SubscriptionIds({ title, ids }: { title: string; ids: string[] }) {
+  return (
+    <div>
+      <h3>{title}</h3>
+      <ul>
+        {ids.map((id) => (
+          <li key={id}>
+            <a href={href('subscriptions', id)}>{id}</a>
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
