@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, launchChromium } from '../support/browser';
 import { ADMIN_KEY, startHerald, type TestHerald } from '../support/herald';
+import { deadLettersOf, deliveryOf, publish as publishMessage } from '../support/herald-api';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 /** Where the screenshots go: the current ones are committed and shown in the README. */
@@ -177,10 +178,29 @@ describe('the operators’ console in a browser', () => {
     expect(JSON.parse(redriven.body)).toMatchObject({ messageId: failing });
     const dlq = await herald.request('GET', '/v1/dead-letters?topic=orders');
     expect(dlq.body.items).toEqual([]);
+
+    // Two more dead letters; Redrive all redrives what the filter shows, with its progress.
+    receiver.answerByDefault(503);
+    const more = [
+      await publishMessage(herald, 'orders', { body: { orderId: 3 } }),
+      await publishMessage(herald, 'orders', { body: { orderId: 4 } }),
+    ];
+    const subscriptionId = (await herald.request('GET', '/v1/topics/orders/subscriptions')).body.items[0].id;
+    await deadLettersOf(herald, subscriptionId, 2);
+    receiver.answerByDefault(200);
+    await page.goto(`${herald.url}/console/#/dead-letters?topic=orders`);
+    await visible(page.getByRole('button', { name: `Open dead letter of ${more[1]}` }));
+    expect(await page.getByLabel('Topic', { exact: true }).inputValue()).toBe('orders');
+    await page.getByRole('button', { name: 'Redrive all' }).click();
+    await visible(page.getByRole('status').getByText('2 of 2 redriven'));
+    expect(await page.getByRole('progressbar', { name: 'Redrive progress' }).getAttribute('value')).toBe('2');
+    for (const id of more) await deliveryOf(herald, id, 'delivered');
+    await visible(page.getByText('No dead letters match.'));
   });
 
   it('manages a subscription: pause, resume, its recent deliveries', async () => {
-    await page.getByRole('link', { name: 'orders', exact: true }).first().click();
+    await page.goto(`${herald.url}/console/#/topics`);
+    await page.getByRole('link', { name: 'orders', exact: true }).click();
     await page.getByRole('link', { name: receiver.urlFor('127.0.0.1', '/hooks/orders') }).click();
     await visible(page.getByRole('heading', { name: 'Subscription', level: 1 }));
     await visible(page.getByRole('region', { name: 'Recent deliveries' }).getByText('delivered').first());
