@@ -322,6 +322,7 @@ async function startHerald(kind, redisUrl, sink) {
               HERALD_QUEUE_PREFIX: `{bench-${kind}}`,
               OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
               HERALD_DATA_DIR: dataDir,
+              METRICS_PORT: '0',
               LOG_LEVEL: 'info',
             },
             stdio: ['ignore', 'pipe', 'inherit'],

@@ -48,6 +48,8 @@ describe('worker crash and shutdown (separate processes, PostgreSQL)', () => {
         OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
         WORKER_LOCK_DURATION_MS: '2000',
         WORKER_STALLED_INTERVAL_MS: '1000',
+        // Several workers run at once: each serves its metrics on a port of its own.
+        METRICS_PORT: '0',
         LOG_LEVEL: logLevel,
       },
       { cwd: workDir },

@@ -38,7 +38,8 @@ export async function buildHerald(): Promise<HeraldBuild> {
   return build;
 }
 
-async function run(args: string[]): Promise<void> {
+/** Runs a tool from node_modules/.bin in the repository; rejects with its output when it fails. */
+export async function run(args: string[]): Promise<void> {
   const bin = join(ROOT, 'node_modules', '.bin', args[0]);
   const child = spawn(bin, args.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

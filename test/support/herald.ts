@@ -2,7 +2,7 @@ import { createApiApp, ensureAdminKey } from '../../apps/api/src/bootstrap';
 import { loadConfig, type HeraldConfig } from '@herald/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { Client } from 'pg';
 import { inject, vi } from 'vitest';
 import { freePort } from './servers';
@@ -49,12 +49,23 @@ export interface TestHerald {
   close(): Promise<void>;
 }
 
+export interface StartHeraldOptions {
+  /** Herald's logger (default: pino at LOG_LEVEL, silent unless TEST_LOG_LEVEL says otherwise). */
+  logger?: Logger;
+  /** A built console to serve at /console/. */
+  consoleDir?: string;
+}
+
 /**
  * Boots Herald in this process (API + workers) against the test Redis (a private key prefix) and the
  * chosen catalog (SQLite in memory, or a fresh PostgreSQL database). `env` overrides any setting; an
  * `env.DATABASE_URL` is used as given (the caller owns it) instead of a fresh database.
  */
-export async function startHerald(kind: CatalogKind, env: Record<string, string> = {}): Promise<TestHerald> {
+export async function startHerald(
+  kind: CatalogKind,
+  env: Record<string, string> = {},
+  options: StartHeraldOptions = {},
+): Promise<TestHerald> {
   const db = kind === 'postgres' && !env.DATABASE_URL ? await createTestDatabase() : null;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -74,8 +85,8 @@ export async function startHerald(kind: CatalogKind, env: Record<string, string>
       ...env,
     }),
   ).config;
-  const logger = pino({ level: config.logLevel });
-  const app = await createApiApp(config, logger);
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const app = await createApiApp(config, logger, { consoleDir: options.consoleDir });
   await app.listen({ port, host: '127.0.0.1' });
   return {
     app,

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 /**
  * How the receiver answers one request: a status code, a status with headers and body (sent once
  * `after` settles, when given: a slow receiver the test releases), or `'hang'` (never answer, to
- * exercise timeouts). With an empty script every request gets 200.
+ * exercise timeouts). With an empty script every request gets the default answer (200 unless set).
  */
 export type ReceiverAnswer =
   | number
@@ -47,6 +47,7 @@ export class WebhookReceiver {
   /** TCP connections accepted, so a test can show that a denied request never even connected. */
   connections = 0;
   private readonly script: ReceiverAnswer[] = [];
+  private fallback: ReceiverAnswer = 200;
   private readonly events = new EventEmitter();
   private readonly server: Server;
   private ipv6Server: NetServer | null = null;
@@ -88,6 +89,15 @@ export class WebhookReceiver {
   /** The receiver's URL through another spelling of its host (`localhost`, `[::1]`, `2130706433`…). */
   urlFor(host: string, path = '/'): string {
     return `http://${host}:${this.listeningPort}${path}`;
+  }
+
+  /**
+   * How requests are answered once the script is used up (200 unless changed): a receiver that starts
+   * failing, and recovers when set back to 200.
+   */
+  answerByDefault(answer: ReceiverAnswer): this {
+    this.fallback = answer;
+    return this;
   }
 
   /** Queues answers for the next requests, in order. */
@@ -142,7 +152,7 @@ export class WebhookReceiver {
         }
       });
       const verified = secrets.length === 0 ? null : verifiedWith.length > 0;
-      const answer: ReceiverAnswer = verified === false ? 401 : (this.script.shift() ?? 200);
+      const answer: ReceiverAnswer = verified === false ? 401 : (this.script.shift() ?? this.fallback);
       this.requests.push({
         method: req.method ?? '',
         path: req.url ?? '',

@@ -4,6 +4,8 @@ import { DeliveryModule, WorkerModule } from '@herald/delivery';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { AdminSessionController } from './admin/admin-session.controller';
+import { AdminSessions } from './admin/admin-sessions';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyService } from './auth/api-key.service';
 import { ApiKeysController } from './auth/api-keys.controller';
@@ -36,8 +38,14 @@ export class AppModule {
         DeadLettersController,
         ProvidersController,
         HealthController,
+        AdminSessionController,
       ],
-      providers: [ApiKeyService, SubscriptionsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+      providers: [
+        ApiKeyService,
+        SubscriptionsService,
+        AdminSessions,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '@herald/config';
 import { randomToken } from '@herald/core';
-import { createLogger, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
+import { createLogger, HeraldMetrics, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
 import { startWorkerApp } from '@herald/delivery';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -11,9 +11,11 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { registerQueueDashboard } from './admin/queue-dashboard';
 import { AppModule } from './app.module';
+import { serveConsole } from './console/serve-console';
 import { ensureRedis, RedisUnavailableError } from './local-redis';
-import { problem } from './problem/problem';
+import { sendProblem } from './problem/problem';
 import { ProblemFilter } from './problem/problem.filter';
 import { createValidationPipe } from './problem/validation';
 
@@ -22,20 +24,29 @@ const FORM_ROUTES = ['/v1/providers/twilio/', '/v1/subscriptions/unsubscribe'];
 /** RFC 8058 says one-click POSTs SHOULD be multipart/form-data; that route reads nothing from the body. */
 const UNSUBSCRIBE_ROUTE = '/v1/subscriptions/unsubscribe';
 
+/** Probes and scrapes come every few seconds: counted in the metrics, logged only at debug. */
+const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface ApiAppOptions {
+  /** The built console (default: dist/console under the package root). */
+  consoleDir?: string;
+}
+
 /** Builds the HTTP application (not listening yet), with the workers inside when the role says so. */
-export async function createApiApp(config: HeraldConfig, logger: Logger): Promise<NestFastifyApplication> {
+export async function createApiApp(
+  config: HeraldConfig,
+  logger: Logger,
+  options: ApiAppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
     logger: false,
     trustProxy: true,
     // A path that does not even decode names nothing that exists: 404, as for any unknown id.
     frameworkErrors: (err: { code?: string; message: string }, _req: FastifyRequest, reply: FastifyReply) => {
-      const body =
-        err.code === 'FST_ERR_BAD_URL' ? problem(404, 'No such resource.') : problem(400, err.message);
-      void reply
-        .status(body.status)
-        .header('content-type', 'application/problem+json; charset=utf-8')
-        .send(JSON.stringify(body));
+      void (err.code === 'FST_ERR_BAD_URL'
+        ? sendProblem(reply, 404, 'No such resource.')
+        : sendProblem(reply, 400, err.message));
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
@@ -50,28 +61,24 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
     const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
     if (isJson || (isForm && FORM_ROUTES.some((p) => req.url.startsWith(p)))) return;
     if (/^multipart\/form-data\s*(;|$)/i.test(type) && req.url.startsWith(UNSUBSCRIBE_ROUTE)) return;
-    const body = problem(415, 'Send the body as application/json.');
-    await reply
-      .status(415)
-      .header('content-type', 'application/problem+json; charset=utf-8')
-      .send(JSON.stringify(body));
+    await sendProblem(reply, 415, 'Send the body as application/json.');
   });
   // Only the one-click unsubscribe route gets this far with multipart: read (within bodyLimit) and drop it.
   fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, _body, done) =>
     done(null, undefined),
   );
-  // One line per request; the route pattern, never the raw URL, whose query may carry tokens.
+  // One line and one sample per request; the route pattern, never the raw URL, whose query may carry
+  // tokens and whose ids would make a time series each.
+  const metrics = app.get(HeraldMetrics);
   fastify.addHook('onResponse', async (req, reply) => {
-    logger.info(
-      {
-        method: req.method,
-        route: req.routeOptions.url ?? 'unknown',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request',
-    );
+    const route = req.routeOptions.url ?? 'unknown';
+    metrics.httpRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    const line = { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (PROBE_ROUTES.has(route)) logger.debug(line, 'request');
+    else logger.info(line, 'request');
   });
+  await registerQueueDashboard(app);
+  await serveConsole(app, options.consoleDir);
   app.useGlobalFilters(new ProblemFilter(logger, config.maxBodyBytes));
   app.useGlobalPipes(createValidationPipe());
   const doc = new DocumentBuilder()
@@ -105,7 +112,7 @@ export function ensureAdminKey(config: HeraldConfig): { config: HeraldConfig; ge
 /** `npm start`: API and workers (per HERALD_ROLES), with a local Redis when needed. */
 export async function runHerald(env = process.env): Promise<INestApplicationContext> {
   let config = loadConfigOrExit(env);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   let redisChild: ChildProcess | null = null;
   try {
     redisChild = await ensureRedis(config, logger);

@@ -4,7 +4,7 @@ import { createLogger, loadConfigOrExit } from '@herald/runtime';
 /** `npm run start:worker`: a worker-only process. */
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   try {
     await startWorkerApp(config, logger);
     logger.info('herald worker running');

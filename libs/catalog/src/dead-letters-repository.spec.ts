@@ -122,6 +122,14 @@ describe.each(BACKENDS)('DeadLettersRepository on %s', (backend) => {
     expect(await catalog.deadLetters.delete(ids[0])).toBe(false);
   });
 
+  it('counts the entries waiting', async () => {
+    const before = await catalog.deadLetters.count();
+    const { ids } = await deadLetters(3);
+    expect(await catalog.deadLetters.count()).toBe(before + 3);
+    await catalog.deadLetters.delete(ids[0]);
+    expect(await catalog.deadLetters.count()).toBe(before + 2);
+  });
+
   it('takes entries by id for redrive and starts a new run of their deliveries', async () => {
     const { ids } = await deadLetters(3);
     const taken = await catalog.deadLetters.take({ ids: [ids[0], ids[2], newId('dlq')] });

@@ -36,6 +36,12 @@ export class DeadLettersRepository {
     return toPage(rows, limit, toDeadLetter, (d) => d.id);
   }
 
+  /** Dead letters waiting, all topics together (the herald_dead_letters gauge). */
+  async count(): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM dead_letters');
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** The entry with the message payload and every attempt of its delivery. */
   async get(id: string): Promise<DeadLetterDetail | null> {
     const { rows } = await this.sql.query<DeadLetterRow>(

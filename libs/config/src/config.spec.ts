@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       maxBodyBytes: 262_144,
       outboundAllowCidrs: [],
       twilio: null,
+      logFormat: 'auto',
+      metricsPort: 9464,
     });
     expect([...c.roles]).toEqual(['api', 'worker']);
     expect(c.databaseUrl).toMatch(/\.data\/catalog$/);
@@ -31,6 +33,8 @@ describe('loadConfig', () => {
       TWILIO_ACCOUNT_SID: 'AC123',
       TWILIO_AUTH_TOKEN: 'token',
       TWILIO_FROM: '+14155550100',
+      LOG_FORMAT: 'json',
+      METRICS_PORT: '9100',
     });
     expect(c).toMatchObject({
       port: 8080,
@@ -39,6 +43,8 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://u@db/herald',
       outboundAllowCidrs: ['10.0.0.0/8', 'fd00::/8'],
       twilio: { accountSid: 'AC123', from: '+14155550100', messagesPerSecond: 1 },
+      logFormat: 'json',
+      metricsPort: 9100,
     });
     expect([...c.roles]).toEqual(['worker']);
   });
@@ -50,6 +56,8 @@ describe('loadConfig', () => {
     [{ PUBLIC_BASE_URL: 'not a url' }, /PUBLIC_BASE_URL is not a valid URL/],
     [{ HERALD_ROLES: 'api,scheduler' }, /HERALD_ROLES may list only/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT must be json or pretty \(got "xml"\)/],
+    [{ METRICS_PORT: '65536' }, /METRICS_PORT must be an integer from 0 to 65535/],
     [{ OUTBOUND_ALLOW_CIDRS: '10.0.0.0/33' }, /"10.0.0.0\/33" is not a CIDR range/],
     [{ OUTBOUND_ALLOW_CIDRS: 'intranet' }, /"intranet" is not a CIDR range/],
     [{ ADMIN_API_KEY: 'short' }, /ADMIN_API_KEY must be at least 16 characters/],

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 
 export type Role = 'api' | 'worker';
 
+/** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
 export interface TwilioConfig {
   accountSid: string;
   authToken: string;
@@ -47,6 +50,9 @@ export interface HeraldConfig {
   adminApiKey: string | null;
   roles: ReadonlySet<Role>;
   logLevel: string;
+  logFormat: LogFormat;
+  /** Where a worker-only process serves /healthz, /readyz and /metrics (0: any free port). */
+  metricsPort: number;
   /** BullMQ key prefix; a Redis Cluster hash tag so every queue lands in one slot. */
   queuePrefix: string;
   maxBodyBytes: number;
@@ -131,6 +137,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
   }
 
+  const logFormatRaw = str('LOG_FORMAT') ?? 'auto';
+  const logFormat: LogFormat = logFormatRaw === 'json' || logFormatRaw === 'pretty' ? logFormatRaw : 'auto';
+  if (logFormatRaw !== logFormat) problems.push(`LOG_FORMAT must be json or pretty (got "${logFormatRaw}")`);
+
   const outboundAllowCidrs = (str('OUTBOUND_ALLOW_CIDRS') ?? '')
     .split(',')
     .map((c) => c.trim())
@@ -188,6 +198,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     adminApiKey,
     roles,
     logLevel,
+    logFormat,
+    metricsPort: int('METRICS_PORT', 9464, 0, 65535),
     queuePrefix: str('HERALD_QUEUE_PREFIX') ?? '{herald}',
     maxBodyBytes: int('MAX_BODY_BYTES', 262_144, 1024, 10 * 1024 * 1024),
     publishTimeoutMs: int('PUBLISH_TIMEOUT_MS', 2_000, 500, 60_000),

@@ -22,7 +22,7 @@ import {
   type JobHandle,
   type NotificationJob,
 } from '@herald/queue';
-import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
+import { HERALD_CONFIG, HeraldMetrics, LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
@@ -71,6 +71,7 @@ export class DeliveryService {
     private readonly changes: ChangeNotifier,
     private readonly limiter: RateLimiter,
     private readonly queues: QueueClient,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   async handle(job: JobHandle<NotificationJob | DeliveryBatchJob>): Promise<void> {
@@ -144,6 +145,7 @@ export class DeliveryService {
       return done([{ type: 'cancelled', deliveryId: data.deliveryId, run: data.run, reason }]);
     }
     if (!message) {
+      this.metrics.delivery(sub.protocol, 'dead');
       return done(
         this.deadLetterEvents({
           job: data,
@@ -176,7 +178,15 @@ export class DeliveryService {
       const result = await safeSend(adapter, request);
       return { outcome: result, durationMs: Math.round(performance.now() - started) };
     });
-    return this.outcomeStep(data, sub, policy, attempt, durationMs, outcome);
+    const step = await this.outcomeStep(data, sub, policy, attempt, durationMs, outcome);
+    const exhausted = outcome.result === 'retry' && step.next !== 'retry';
+    this.metrics.delivery(
+      sub.protocol,
+      exhausted ? 'dead' : outcome.result,
+      durationMs / 1000,
+      message.publishedAt,
+    );
+    return step;
   }
 
   /** The per-channel limit on sends in flight in this process (`*_CONCURRENCY`). */
@@ -257,6 +267,7 @@ export class DeliveryService {
 
   /** Records a dead letter for a delivery BullMQ gave up on (the sweeper). */
   async deadLetter(input: DeadLetterInput): Promise<void> {
+    this.metrics.delivery(input.subscription?.protocol ?? 'webhook', 'dead');
     await this.queues.record(this.deadLetterEvents(input), new Map());
   }
 

@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '@herald/config';
 import { MessageStore, Publisher, QueueClient, RateLimiter } from '@herald/queue';
-import { HERALD_CONFIG, LOGGER, REDIS } from '@herald/runtime';
+import { HERALD_CONFIG, HeraldMetrics, LOGGER, REDIS } from '@herald/runtime';
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -39,12 +39,14 @@ import { WorkerService } from './worker.service';
         queues: QueueClient,
         fanout: FanoutService,
         config: HeraldConfig,
+        metrics: HeraldMetrics,
       ) =>
         new Publisher(redis, store, queues, {
           timeoutMs: config.publishTimeoutMs,
           router: (topic, message) => fanout.route(topic, message),
+          counter: metrics,
         }),
-      inject: [REDIS, MessageStore, QueueClient, FanoutService, HERALD_CONFIG],
+      inject: [REDIS, MessageStore, QueueClient, FanoutService, HERALD_CONFIG, HeraldMetrics],
     },
   ],
   exports: [

@@ -32,6 +32,11 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
+/** Where accepted messages are counted (HeraldMetrics). */
+export interface PublishCounter {
+  published(n: number): void;
+}
+
 /**
  * Where a message goes when its topic is small enough to fan out at publish: the subscriptions whose
  * filter matched, by protocol, and the counts. `null` means "fan out in a job" (a large topic, or
@@ -66,6 +71,7 @@ export interface PublisherOptions {
   timeoutMs?: number;
   /** Fan-out at publish for small topics; without one every message gets a fan-out job. */
   router?: PublishRouter;
+  counter?: PublishCounter;
 }
 
 interface Pending {
@@ -125,6 +131,7 @@ type CommitTransaction = QueueTransaction & {
 export class Publisher {
   private readonly timeoutMs: number;
   private readonly router: PublishRouter | null;
+  private readonly counter: PublishCounter | null;
   private readonly queue: Pending[] = [];
   private flushing = false;
   /** Redis's clock minus ours, so deadlines are checked on Redis's clock. */
@@ -139,6 +146,7 @@ export class Publisher {
   ) {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.router = options.router ?? null;
+    this.counter = options.counter ?? null;
     this.queues.defineScript('heraldCommit', COMMIT_SCRIPT);
   }
 
@@ -177,6 +185,7 @@ export class Publisher {
     };
     const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
     await this.commit({ payload, route, idempotency, deadline: started + this.timeoutMs });
+    if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
   }
 

@@ -18,6 +18,9 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { HeraldMetrics } from './herald-metrics';
+import { OperationsServer } from './operations-server';
+import { Readiness } from './readiness';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Closes the shared connections last, after every worker and server has drained. */
@@ -90,6 +93,15 @@ export class InfraModule {
           useFactory: (redis: Redis) => new ChangeNotifier(redis, config.queuePrefix),
           inject: [REDIS],
         },
+        {
+          provide: HeraldMetrics,
+          useFactory: (catalog: Catalog, events: CatalogEventStream, queues: QueueClient) =>
+            new HeraldMetrics(catalog, events, queues),
+          inject: [Catalog, CatalogEventStream, QueueClient],
+        },
+        Readiness,
+        // A worker-only process has no API server: this one answers its probes and scrapes.
+        ...(config.roles.has('api') ? [] : [OperationsServer]),
         InfraLifecycle,
       ],
       exports: [
@@ -101,6 +113,8 @@ export class InfraModule {
         MessageStore,
         CatalogEventStream,
         ChangeNotifier,
+        HeraldMetrics,
+        Readiness,
       ],
     };
   }

@@ -1,5 +1,7 @@
+import type { LogFormat } from '@herald/config';
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths pino blanks in every log line, so secrets never reach the logs even by mistake. */
 export const REDACT_PATHS = [
@@ -20,21 +22,53 @@ export const REDACT_PATHS = [
   '*.authToken',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** `auto` means pretty for a person at a terminal and JSON lines for a log collector. */
+export function resolveLogFormat(
+  format: LogFormat,
+  isTty = process.stdout.isTTY === true,
+): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return isTty ? 'pretty' : 'json';
+}
+
+/**
+ * The process's logger: JSON lines, or pino-pretty's coloured lines (written synchronously, in this
+ * thread, so nothing is lost at exit). Redaction applies before either format.
+ */
+export function createLogger(
+  level: string,
+  format: LogFormat = 'auto',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
     level,
     base: { service: 'herald' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  if (resolveLogFormat(format) === 'json') return destination ? pino(options, destination) : pino(options);
+  return pino(
+    options,
+    pretty({
+      destination: destination ?? 1,
+      sync: true,
+      colorize: !destination && process.stdout.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service',
+    }),
+  );
 }
 
-/** Nest's logger interface over pino. */
+/** Nest's start-up chatter: one line per module, controller and route (some 45 in all). */
+const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/** Nest's logger interface over pino; Nest's start-up chatter goes to `debug`. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    if (context && STARTUP_CONTEXTS.has(context)) this.logger.debug({ context }, String(message));
+    else this.logger.info({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, trace }, String(message));

@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { ProblemException } from '../problem/problem';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type AuthedRequest } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
+import { bearerKey } from './bearer-key';
 import { assertTopic, hasScope } from './principal';
 
 /** Bearer API key on every /v1 route but the public ones; scope and topic limits checked here. */
@@ -18,22 +19,22 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) {
+    const key = bearerKey(req);
+    if (!key) {
       throw new ProblemException(401, 'Send an API key as "Authorization: Bearer <key>".', undefined, {
         'www-authenticate': 'Bearer',
       });
     }
-    const principal = await this.keys.resolve(match[1]);
+    const principal = await this.keys.resolve(key);
     if (!principal) {
       throw new ProblemException(401, 'The API key is not valid.', undefined, {
         'www-authenticate': 'Bearer',
       });
     }
-    const scope = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets) ?? 'admin';
-    if (!hasScope(principal, scope)) {
-      throw new ProblemException(403, `This API key lacks the "${scope}" scope.`);
+    const scope = this.reflector.getAllAndOverride<Scope | null | undefined>(REQUIRED_SCOPE, targets);
+    const required = scope === undefined ? 'admin' : scope;
+    if (required !== null && !hasScope(principal, required)) {
+      throw new ProblemException(403, `This API key lacks the "${required}" scope.`);
     }
     const params = req.params as Record<string, string> | undefined;
     if (params?.name !== undefined) assertTopic(principal, params.name);

@@ -12,6 +12,7 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 
 const ADMIN_PRINCIPAL: Principal = {
   keyId: 'bootstrap-admin',
+  name: 'ADMIN_API_KEY',
   scopes: new Set<Scope>(['admin']),
   topics: null,
 };
@@ -41,13 +42,23 @@ export class ApiKeyService implements OnModuleInit {
   }
 
   async resolve(key: string): Promise<Principal | null> {
-    const hash = hashApiKey(key);
+    return this.resolveHash(hashApiKey(key));
+  }
+
+  /** The principal of a key known by its SHA-256 hex (what a queue-dashboard session keeps). */
+  async resolveHash(hash: string): Promise<Principal | null> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return ADMIN_PRINCIPAL;
     const hit = this.known.get(hash);
     if (hit) return hit;
     const found = await this.catalog.apiKeys.findByHash(hash);
     if (!found) return null;
-    const principal: Principal = { keyId: found.id, scopes: new Set(found.scopes), topics: found.topics };
+    const principal: Principal = {
+      keyId: found.id,
+      name: found.name,
+      scopes: new Set(found.scopes),
+      topics: found.topics,
+    };
     this.known.set(hash, principal);
     return principal;
   }

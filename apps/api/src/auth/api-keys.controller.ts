@@ -15,8 +15,9 @@ import {
 } from 'class-validator';
 import { page, PageQuery } from '../common.dto';
 import { notFound } from '../problem/problem';
-import { RequireScope } from './auth.decorators';
+import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
+import type { Principal } from './principal';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 200 })
@@ -69,6 +70,13 @@ export class ApiKeysController {
       createdAt: created.createdAt,
       key: created.key,
     };
+  }
+
+  /** The calling key itself, whatever its scopes: what a client (the console) may offer its holder. */
+  @Get('current')
+  @RequireScope(null)
+  current(@CurrentPrincipal() p: Principal) {
+    return { id: p.keyId, name: p.name, scopes: [...p.scopes], topics: p.topics };
   }
 
   @Get()

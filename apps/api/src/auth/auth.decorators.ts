@@ -9,8 +9,8 @@ export const REQUIRED_SCOPE = 'herald:scope';
 /** No API key: confirmation, unsubscribe, provider callbacks, health. */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
-/** The scope a route needs (`admin` keys have every scope). */
-export const RequireScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope);
+/** The scope a route needs (`admin` keys have every scope); null: any valid key. */
+export const RequireScope = (scope: Scope | null) => SetMetadata(REQUIRED_SCOPE, scope);
 
 export type AuthedRequest = FastifyRequest & { principal?: Principal };
 

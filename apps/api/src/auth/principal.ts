@@ -4,6 +4,7 @@ import { forbidden } from '../problem/problem';
 /** Who is calling: an API key's scopes and, when limited, the topics it may act on. */
 export interface Principal {
   keyId: string;
+  name: string;
   scopes: ReadonlySet<Scope>;
   /** null: every topic. */
   topics: readonly string[] | null;

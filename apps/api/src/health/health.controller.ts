@@ -1,52 +1,17 @@
-import { Catalog } from '@herald/catalog';
-import { QueueClient } from '@herald/queue';
-import { REDIS } from '@herald/runtime';
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { HeraldMetrics, Readiness } from '@herald/runtime';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type Redis from 'ioredis';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
 
-const CHECK_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`${what} did not answer in ${CHECK_TIMEOUT_MS} ms`)),
-        CHECK_TIMEOUT_MS,
-      ).unref(),
-    ),
-  ]);
-}
-
+/** Probe and scrape routes; worker-only processes serve the same answers on METRICS_PORT. */
 @ApiTags('operations')
 @Controller()
 export class HealthController {
-  private readonly registry = new Registry();
-
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly catalog: Catalog,
-    private readonly queues: QueueClient,
-  ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
-    const client = this.queues;
-    new Gauge({
-      name: 'herald_queue_jobs',
-      help: 'Jobs in each queue by state',
-      labelNames: ['queue', 'state'],
-      registers: [this.registry],
-      async collect() {
-        for (const q of client.allQueues()) {
-          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
-        }
-      },
-    });
-  }
+    private readonly readiness: Readiness,
+    private readonly heraldMetrics: HeraldMetrics,
+  ) {}
 
   @Get('healthz')
   @Public()
@@ -57,25 +22,14 @@ export class HealthController {
   @Get('readyz')
   @Public()
   async readyz(@Res() reply: FastifyReply) {
-    const checks: Record<string, string> = {};
-    await Promise.all([
-      withTimeout(this.redis.ping(), 'redis').then(
-        () => (checks.redis = 'ok'),
-        (e: Error) => (checks.redis = e.message),
-      ),
-      withTimeout(this.catalog.ping(), 'catalog').then(
-        () => (checks.catalog = 'ok'),
-        (e: Error) => (checks.catalog = e.message),
-      ),
-    ]);
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const report = await this.readiness.check();
+    return reply.status(report.ready ? 200 : 503).send(report.body);
   }
 
   @Get('metrics')
   @Public()
   async metrics(@Res() reply: FastifyReply) {
-    const body = await this.registry.metrics();
-    return reply.status(200).type(this.registry.contentType).send(body);
+    const { contentType, body } = await this.heraldMetrics.exposition();
+    return reply.status(200).type(contentType).send(body);
   }
 }

@@ -59,3 +59,22 @@ export const validationFailed = (errors: FieldError[]) =>
 export const notFound = (what: string) => new ProblemException(404, `${what} does not exist.`);
 export const conflict = (detail: string) => new ProblemException(409, detail);
 export const forbidden = (detail: string) => new ProblemException(403, detail);
+
+/** The part of a Fastify reply that sendProblem uses. */
+interface ProblemReply {
+  status(code: number): ProblemReply;
+  header(name: string, value: string): ProblemReply;
+  send(body: string): unknown;
+}
+
+/** Answers a problem straight from a Fastify hook or handler (outside Nest's exception filter). */
+export async function sendProblem(
+  reply: ProblemReply,
+  status: number,
+  detail: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const r = reply.status(status).header('content-type', 'application/problem+json; charset=utf-8');
+  for (const [name, value] of Object.entries(headers)) r.header(name, value);
+  await r.send(JSON.stringify(problem(status, detail)));
+}

@@ -394,10 +394,13 @@ function list(keys: string[]): string {
   return ` (${shown.join(', ')}${keys.length > 8 ? ', …' : ''})`;
 }
 
+// TextEncoder rather than Buffer: the console runs this validator in the browser too.
+const utf8 = new TextEncoder();
+
 function jsonBytes(value: unknown): number | undefined {
   try {
     const json = JSON.stringify(value);
-    return typeof json === 'string' ? Buffer.byteLength(json, 'utf8') : undefined;
+    return typeof json === 'string' ? utf8.encode(json).length : undefined;
   } catch {
     return undefined;
   }

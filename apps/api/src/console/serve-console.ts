@@ -1,0 +1,45 @@
+import fastifyStatic from '@fastify/static';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SAME_ORIGIN_CSP } from '../admin/queue-dashboard';
+import { sendProblem } from '../problem/problem';
+
+export const CONSOLE_PATH = '/console';
+
+/**
+ * Where `npm run build` puts the console: `dist/console` under the package root, found upwards from
+ * this file so that the same code serves it from the sources (tests) and from `dist/` (npm start, the
+ * Docker image).
+ */
+export function defaultConsoleDir(from = __dirname): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'dist', 'console');
+}
+
+/** Serves the built console at /console/ from the API's own port; nothing in it loads from elsewhere. */
+export async function serveConsole(app: NestFastifyApplication, dir = defaultConsoleDir()): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  if (!existsSync(join(dir, 'index.html'))) {
+    const notBuilt = async (_req: unknown, reply: Parameters<typeof sendProblem>[0]) =>
+      sendProblem(reply, 404, 'The console is not built: run npm run build.');
+    fastify.get(CONSOLE_PATH, notBuilt);
+    fastify.get(`${CONSOLE_PATH}/*`, notBuilt);
+    return;
+  }
+  fastify.get(CONSOLE_PATH, async (_req, reply) => reply.redirect(`${CONSOLE_PATH}/`, 302));
+  await fastify.register(fastifyStatic, {
+    root: dir,
+    prefix: `${CONSOLE_PATH}/`,
+    decorateReply: false,
+    wildcard: true,
+    setHeaders: (reply) => {
+      void reply
+        .header('content-security-policy', SAME_ORIGIN_CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer');
+    },
+  });
+}

@@ -1,0 +1,162 @@
+import { Catalog } from '@herald/catalog';
+import type { Protocol } from '@herald/core';
+import { CatalogEventStream, QueueClient } from '@herald/queue';
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * What became of one delivery attempt, or of a delivery that ended without one: `retry` (failed, tried
+ * again later), `failed` (refused for good: dead-lettered at once), `dead` (dead-lettered otherwise:
+ * retries exhausted, payload expired, job abandoned). Every dead letter is counted once, as `failed`
+ * or `dead`.
+ */
+export type DeliveryMetricOutcome = 'delivered' | 'retry' | 'failed' | 'dead';
+
+/** The dead-letter count is a table scan: read it at most this often, whatever the scrape interval. */
+const DEAD_LETTERS_CACHE_MS = 5000;
+
+/**
+ * Every Herald metric, in one registry per process. Labels are bounded sets only (protocol, outcome,
+ * queue, state, method, route pattern, status): topic names, subscription ids and endpoints are
+ * unbounded, and one time series each would swamp Prometheus.
+ */
+@Injectable()
+export class HeraldMetrics {
+  readonly registry = new Registry();
+  private readonly publishedTotal: Counter;
+  private readonly deliveries: Counter<'protocol' | 'outcome'>;
+  private readonly attemptSeconds: Histogram<'protocol'>;
+  private readonly latencySeconds: Histogram<'protocol'>;
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly httpSeconds: Histogram<'method' | 'route' | 'status'>;
+  private deadLetters = { value: 0, readAt: 0 };
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly events: CatalogEventStream,
+    private readonly queues: QueueClient,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    this.publishedTotal = new Counter({
+      name: 'herald_messages_published_total',
+      help: 'Messages accepted for delivery (idempotent repeats not counted)',
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'herald_deliveries_total',
+      help: 'Delivery attempts by outcome: delivered, retry, failed (refused for good), dead (retries exhausted)',
+      labelNames: ['protocol', 'outcome'],
+      registers,
+    });
+    this.attemptSeconds = new Histogram({
+      name: 'herald_delivery_attempt_duration_seconds',
+      help: 'Time one delivery attempt took, from send to answer',
+      labelNames: ['protocol'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.latencySeconds = new Histogram({
+      name: 'herald_delivery_latency_seconds',
+      help: 'Time from publish to delivered, retries included',
+      labelNames: ['protocol'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: 'herald_http_requests_total',
+      help: 'HTTP requests answered, by route pattern',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpSeconds = new Histogram({
+      name: 'herald_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by route pattern',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const deadLetterCount = () => this.deadLetterCount();
+    const stream = this.events;
+    const queueClient = this.queues;
+    new Gauge({
+      name: 'herald_dead_letters',
+      help: 'Dead letters waiting to be redriven or deleted',
+      registers,
+      async collect() {
+        this.set(await deadLetterCount());
+      },
+    });
+    new Gauge({
+      name: 'herald_catalog_backlog',
+      help: 'Outcome events written by workers and not yet recorded in the catalog',
+      registers,
+      async collect() {
+        // Redis down: no value rather than a failed scrape (the other metrics still say something).
+        const backlog = await stream.backlog().catch(() => null);
+        if (backlog === null) this.reset();
+        else this.set(backlog);
+      },
+    });
+    new Gauge({
+      name: 'herald_queue_jobs',
+      help: 'Jobs in each queue by state',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        for (const q of queueClient.allQueues()) {
+          const counts = await q
+            .getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized')
+            .catch(() => null);
+          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+        }
+      },
+    });
+  }
+
+  /** Messages accepted (not idempotent repeats). */
+  published(n = 1): void {
+    this.publishedTotal.inc(n);
+  }
+
+  /**
+   * One delivery outcome. `attemptSeconds` when an attempt was made; `publishedAt` (the message's ISO
+   * time) gives the publish-to-delivered latency of a delivered one.
+   */
+  delivery(
+    protocol: Protocol,
+    outcome: DeliveryMetricOutcome,
+    attemptSeconds?: number,
+    publishedAt?: string,
+  ): void {
+    this.deliveries.inc({ protocol, outcome });
+    if (attemptSeconds !== undefined) this.attemptSeconds.observe({ protocol }, attemptSeconds);
+    if (outcome === 'delivered' && publishedAt) {
+      const latency = (Date.now() - Date.parse(publishedAt)) / 1000;
+      if (Number.isFinite(latency)) this.latencySeconds.observe({ protocol }, Math.max(0, latency));
+    }
+  }
+
+  /** One answered HTTP request; `route` is the route's pattern (`/v1/topics/:name`), never the raw path. */
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.httpRequests.inc(labels);
+    this.httpSeconds.observe(labels, seconds);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private async deadLetterCount(): Promise<number> {
+    if (Date.now() - this.deadLetters.readAt >= DEAD_LETTERS_CACHE_MS) {
+      try {
+        this.deadLetters = { value: await this.catalog.deadLetters.count(), readAt: Date.now() };
+      } catch {
+        // The catalog is down: keep the last value; /readyz says what is wrong.
+      }
+    }
+    return this.deadLetters.value;
+  }
+}
