@@ -43,8 +43,9 @@ async function statusCallback(
   extra: Record<string, string> = {},
   token = twilio.authToken,
 ) {
+  // Twilio calls the URL Herald gave it with the message (it names the delivery).
   return postSignedForm(
-    `${herald.url}/v1/providers/twilio/status`,
+    sms.statusCallback ?? `${herald.url}/v1/providers/twilio/status`,
     {
       AccountSid: twilio.accountSid,
       MessageSid: sms.sid,
@@ -122,8 +123,10 @@ describe.each<CatalogKind>(['sqlite', 'postgres'])('SMS end to end (%s catalog)'
       accountSid: twilio.accountSid,
       from: SENDER,
       messagingServiceSid: null,
-      statusCallback: `${herald.url}/v1/providers/twilio/status`,
     });
+    expect(sms.statusCallback).toMatch(
+      new RegExp(`^${herald.url}/v1/providers/twilio/status\\?delivery=dlv_[0-9A-Z]{52}$`),
+    );
     const delivered = await deliveryOf(herald, first, 'delivered', sub.id);
     expect(delivered.providerMessageId).toBe(sms.sid);
     expect(delivered.attempts).toHaveLength(1);

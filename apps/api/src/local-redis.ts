@@ -12,6 +12,8 @@ export class RedisUnavailableError extends Error {}
  * it does not and REDIS_URL was not set, start `redis-server` with its data (AOF) in <data>/redis.
  */
 export async function ensureRedis(config: HeraldConfig, log: Logger): Promise<ChildProcess | null> {
+  // A cluster is the operator's to run; its client reconnects by itself.
+  if (config.redisCluster) return null;
   try {
     await pingRedis(config.redisUrl);
     return null;

@@ -42,6 +42,23 @@ export interface HeraldConfig {
   host: string;
   publicBaseUrl: string;
   redisUrl: string;
+  /**
+   * A Redis Cluster instead of one server: seed nodes, and what every node is reached with (the
+   * credentials and TLS of `rediss://user:pass@host:port` entries). Null for a single server.
+   */
+  redisCluster: {
+    nodes: Array<{ host: string; port: number }>;
+    username: string | null;
+    password: string | null;
+    tls: boolean;
+  } | null;
+  /** Hash-tag shards the work is spread over (queues, payloads, outcome streams, idempotency keys). */
+  shards: number;
+  /** The shards this process's workers consume (all by default). */
+  workerShards: number[];
+  /** Replicas a publish's writes must reach before its 202 (Redis WAIT), and how long to wait. */
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number;
   /** True when REDIS_URL was not set: one-process mode may start a local redis-server. */
   redisUrlDefaulted: boolean;
   /** `postgres://…` or a folder for the embedded catalog (SQLite); `memory://` for tests. */
@@ -74,6 +91,44 @@ export interface HeraldConfig {
   smtp: SmtpConfig;
   twilio: TwilioConfig | null;
   lambda: LambdaConfig;
+}
+
+/** Up to this many shards (message ids name their shard in 10 bits). */
+const MAX_SHARDS = 1024;
+
+/**
+ * `host:port,host:port,…` or `redis[s]://[user:pass@]host:port,…` (credentials and TLS from the first
+ * entry that gives them apply to every node, as a cluster's nodes share them).
+ */
+function parseClusterNodes(raw: string | null, problems: string[]): HeraldConfig['redisCluster'] {
+  if (raw === null) return null;
+  const out: NonNullable<HeraldConfig['redisCluster']> = {
+    nodes: [],
+    username: null,
+    password: null,
+    tls: false,
+  };
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    try {
+      const u = new URL(/^rediss?:\/\//i.test(entry) ? entry : `redis://${entry}`);
+      if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('scheme');
+      const port = Number(u.port || 6379);
+      if (!u.hostname || !Number.isInteger(port)) throw new Error('host');
+      out.nodes.push({ host: u.hostname.replace(/^\[|\]$/g, ''), port });
+      if (u.protocol === 'rediss:') out.tls = true;
+      if (u.password) out.password ??= decodeURIComponent(u.password);
+      if (u.username) out.username ??= decodeURIComponent(u.username);
+    } catch {
+      problems.push(
+        `REDIS_CLUSTER_NODES entry "${entry.replace(/\/\/[^@]*@/, '//***@')}" is not host:port or a redis:// URL`,
+      );
+    }
+  }
+  if (out.nodes.length === 0) problems.push('REDIS_CLUSTER_NODES lists no node');
+  return out;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +178,18 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     url('PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://${publicHost}:${port}`
   ).replace(/\/+$/, '');
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisCluster = parseClusterNodes(str('REDIS_CLUSTER_NODES'), problems);
+  if (redisCluster && redisUrl) problems.push('set REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  const shards = int('HERALD_SHARDS', 1, 1, MAX_SHARDS);
+  const workerShardsRaw = str('HERALD_WORKER_SHARDS');
+  const workerShards = workerShardsRaw
+    ? workerShardsRaw.split(',').map((v) => {
+        const n = Number(v.trim());
+        if (!Number.isInteger(n) || n < 0 || n >= shards)
+          problems.push(`HERALD_WORKER_SHARDS lists shards 0..${shards - 1} (got "${v.trim()}")`);
+        return n;
+      })
+    : Array.from({ length: shards }, (_, i) => i);
   const databaseUrl = str('DATABASE_URL') ?? resolve(dataDir, 'catalog');
 
   const rolesRaw = (str('HERALD_ROLES') ?? 'api,worker').split(',').map((r) => r.trim());
@@ -192,7 +259,12 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     host,
     publicBaseUrl,
     redisUrl: redisUrl ?? 'redis://127.0.0.1:6379',
-    redisUrlDefaulted: redisUrl === null,
+    redisUrlDefaulted: redisUrl === null && redisCluster === null,
+    redisCluster,
+    shards,
+    workerShards: [...new Set(workerShards)].sort((a, b) => a - b),
+    redisWaitReplicas: int('REDIS_WAIT_REPLICAS', 0, 0, 16),
+    redisWaitTimeoutMs: int('REDIS_WAIT_TIMEOUT_MS', 500, 10, 10_000),
     databaseUrl,
     dataDir,
     adminApiKey,

@@ -15,13 +15,7 @@ export function ulid(now = Date.now()): string {
     lastTime = now;
   }
   lastRandom = rnd;
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  return time + encodeRandom(rnd);
+  return encodeTime(now) + encodeRandom(rnd);
 }
 
 /** Random bytes drawn from a pool refilled 4 KiB at a time: one syscall per 400 ids, not per id. */
@@ -59,6 +53,58 @@ function encodeRandom(bytes: Uint8Array): string {
     value >>= 5n;
   }
   return out;
+}
+
+/** The most shards a message id can name: its last two characters (10 bits) say which. */
+export const MAX_SHARDS = 1024;
+
+let lastMessageTime = 0;
+let lastMessageRandom: Uint8Array = new Uint8Array(10);
+
+/**
+ * A new message id whose last two characters name its shard (see messageShard): the low 10 bits of
+ * the ULID's randomness. Ids made in the same millisecond step the bits above them, so they stay
+ * unique and time-ordered.
+ */
+export function newMessageId(shard = 0, now = Date.now()): string {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= MAX_SHARDS)
+    throw new RangeError(`shard must be 0..${MAX_SHARDS - 1} (got ${shard})`);
+  let rnd: Uint8Array;
+  if (now === lastMessageTime) {
+    rnd = new Uint8Array(lastMessageRandom);
+    // Add 1 at bit 10 (byte 8's third bit), carrying upwards.
+    let carry = 4;
+    for (let i = 8; i >= 0 && carry > 0; i--) {
+      const sum = rnd[i] + carry;
+      rnd[i] = sum & 0xff;
+      carry = sum >> 8;
+    }
+  } else {
+    rnd = randomTen();
+    lastMessageTime = now;
+  }
+  rnd[8] = (rnd[8] & 0xfc) | (shard >> 8);
+  rnd[9] = shard & 0xff;
+  lastMessageRandom = rnd;
+  return `msg_${encodeTime(now)}${encodeRandom(rnd)}`;
+}
+
+/** The shard a message id names (its last two characters), within `count` shards. */
+export function messageShard(messageId: string, count: number): number {
+  if (count <= 1) return 0;
+  const tail = messageId.slice(-2);
+  const value = CROCKFORD.indexOf(tail[0]) * 32 + CROCKFORD.indexOf(tail[1]);
+  return value < 0 ? 0 : value % count;
+}
+
+function encodeTime(now: number): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return time;
 }
 
 export type IdPrefix = 'msg' | 'sub' | 'key' | 'dlq';

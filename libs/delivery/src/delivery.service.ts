@@ -14,13 +14,14 @@ import {
 } from '@herald/core';
 import {
   ChangeNotifier,
-  QueueClient,
   RateLimiter,
   RetryLater,
+  Shards,
   type DeliveryBatchJob,
   type FollowUp,
   type JobHandle,
   type NotificationJob,
+  type Shard,
 } from '@herald/queue';
 import { HERALD_CONFIG, HeraldMetrics, LOGGER } from '@herald/runtime';
 import { Inject, Injectable } from '@nestjs/common';
@@ -70,17 +71,18 @@ export class DeliveryService {
     private readonly channels: ChannelRegistry,
     private readonly changes: ChangeNotifier,
     private readonly limiter: RateLimiter,
-    private readonly queues: QueueClient,
     private readonly metrics: HeraldMetrics,
+    private readonly shards: Shards,
   ) {}
 
-  async handle(job: JobHandle<NotificationJob | DeliveryBatchJob>): Promise<void> {
-    if (job.data.kind === 'DeliveryBatch') return this.deliverBatch(job.data);
-    return this.notify(job as JobHandle<NotificationJob>);
+  /** A job of `shard`'s queues: its follow-ups go to that shard, its outcomes to each message's. */
+  async handle(job: JobHandle<NotificationJob | DeliveryBatchJob>, shard: Shard): Promise<void> {
+    if (job.data.kind === 'DeliveryBatch') return this.deliverBatch(job.data, shard);
+    return this.notify(job as JobHandle<NotificationJob>, shard);
   }
 
   /** One delivery in its own job (a retry, a redrive, a throttled delivery): BullMQ schedules what follows. */
-  private async notify(job: JobHandle<NotificationJob>): Promise<void> {
+  private async notify(job: JobHandle<NotificationJob>, shard: Shard): Promise<void> {
     const data = job.data;
     const attempt = (data.attemptsBefore ?? 0) + job.attemptsMade + 1;
     const [subscription, message] = await Promise.all([
@@ -88,7 +90,7 @@ export class DeliveryService {
       this.cache.payload(data.messageId),
     ]);
     const step = await this.attempt(data, attempt, subscription, message);
-    await this.queues.record(step.events, new Map());
+    await this.shards.record(shard, step.events, new Map());
     if (step.next === 'postpone') await job.postpone(step.delayMs);
     if (step.next === 'retry') throw new RetryLater(step.error, step.delayMs);
   }
@@ -99,7 +101,7 @@ export class DeliveryService {
    * batch: receivers may see a delivery twice, as at-least-once allows, and deduplicate on
    * `webhook-id`.
    */
-  private async deliverBatch(batch: DeliveryBatchJob): Promise<void> {
+  private async deliverBatch(batch: DeliveryBatchJob, shard: Shard): Promise<void> {
     const deliveries = deliveriesOf(batch);
     const [subscriptions, payloads] = await Promise.all([
       this.cache.subscriptions(deliveries.map((d) => d.subscriptionId)),
@@ -124,7 +126,8 @@ export class DeliveryService {
       list.push({ ...data, attemptsBefore: step.next === 'retry' ? 1 : 0, delayMs: step.delayMs });
       followUps.set(step.protocol, list);
     }
-    await this.queues.record(
+    await this.shards.record(
+      shard,
       steps.flatMap(({ step }) => step.events),
       followUps,
     );
@@ -266,9 +269,9 @@ export class DeliveryService {
   }
 
   /** Records a dead letter for a delivery BullMQ gave up on (the sweeper). */
-  async deadLetter(input: DeadLetterInput): Promise<void> {
+  async deadLetter(shard: Shard, input: DeadLetterInput): Promise<void> {
     this.metrics.delivery(input.subscription?.protocol ?? 'webhook', 'dead');
-    await this.queues.record(this.deadLetterEvents(input), new Map());
+    await this.shards.record(shard, this.deadLetterEvents(input), new Map());
   }
 
   private deadLetterEvents(input: DeadLetterInput): CatalogEvent[] {

@@ -1,10 +1,10 @@
 import { Catalog, type CatalogEvent } from '@herald/catalog';
 import { bodyForFiltering, deliveryIdFor, type Protocol, type Subscription } from '@herald/core';
 import {
-  CatalogEventStream,
   chunkDeliveries,
   DELIVERY_BATCH_SIZE,
-  QueueClient,
+  Shards,
+  type Shard,
   type DeliveryBatchJob,
   type FanoutJob,
   type JobHandle,
@@ -43,8 +43,7 @@ export class FanoutService {
   constructor(
     private readonly catalog: Catalog,
     private readonly cache: CatalogCache,
-    private readonly queues: QueueClient,
-    private readonly events: CatalogEventStream,
+    private readonly shards: Shards,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -78,6 +77,19 @@ export class FanoutService {
       matched: plan.matched.length,
       filteredOut: plan.filteredOut.length,
     };
+  }
+
+  /** A page's batch jobs of one protocol, each on the shard of its subscriptions. */
+  private async addBatches(messageId: string, protocol: Protocol, ids: string[]): Promise<void> {
+    const byShard = new Map<Shard, string[]>();
+    for (const id of ids) {
+      const target = this.shards.byHash(id);
+      const list = byShard.get(target) ?? [];
+      list.push(id);
+      byShard.set(target, list);
+    }
+    for (const [target, list] of byShard)
+      await target.queues.addDeliveryBatches(protocol, batchesOf(messageId, list));
   }
 
   private byProtocol(plan: FanoutPlan): Map<Protocol, string[]> {
@@ -120,7 +132,12 @@ export class FanoutService {
     return result;
   }
 
-  async handle(job: JobHandle<FanoutJob>): Promise<void> {
+  /**
+   * A large topic's fan-out, a job of the message's shard: its record goes to that shard's stream,
+   * and its first attempts are spread over every shard by subscription, so one message to 100,000
+   * subscriptions loads every Redis master.
+   */
+  async handle(job: JobHandle<FanoutJob>, shard: Shard): Promise<void> {
     const { messageId, topic } = job.data;
     const message = await this.cache.payload(messageId);
     if (!message) {
@@ -143,10 +160,9 @@ export class FanoutService {
       // The delivery records go into the stream before their jobs, so the recorder sees them first.
       if (items.length > 0) {
         const created: CatalogEvent = { type: 'deliveries', messageId, topic, items };
-        await this.events.emit(created);
+        await shard.events.emit(created);
       }
-      for (const [protocol, ids] of byProtocol)
-        await this.queues.addDeliveryBatches(protocol, batchesOf(messageId, ids));
+      for (const [protocol, ids] of byProtocol) await this.addBatches(messageId, protocol, ids);
       matched += plan.matched.length;
       filteredOut += plan.filteredOut.length;
       // Checkpoint: a resumed fan-out starts after this page.
@@ -158,6 +174,6 @@ export class FanoutService {
           filteredOut,
         });
     }
-    await this.events.emit({ type: 'message', message, matched, filteredOut });
+    await shard.events.emit({ type: 'message', message, matched, filteredOut });
   }
 }

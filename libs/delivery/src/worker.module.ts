@@ -1,8 +1,7 @@
 import type { HeraldConfig } from '@herald/config';
-import { MessageStore, Publisher, QueueClient, RateLimiter } from '@herald/queue';
+import { MessageStore, Publisher, RateLimiter, Shards, type RedisClient } from '@herald/queue';
 import { HERALD_CONFIG, HeraldMetrics, LOGGER, REDIS } from '@herald/runtime';
 import { Module } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { createChannelRegistry } from './channels.factory';
@@ -22,8 +21,9 @@ import { WorkerService } from './worker.service';
     },
     {
       provide: RateLimiter,
-      useFactory: (redis: Redis, config: HeraldConfig) =>
-        new RateLimiter(redis, `${config.queuePrefix}:rate`),
+      // Rate buckets are their own hash tags (see RateLimiter.keyFor): shared by every process.
+      useFactory: (redis: RedisClient, config: HeraldConfig) =>
+        new RateLimiter(redis, `${config.queuePrefix.replace(/[{}]/g, '')}:rate:`),
       inject: [REDIS, HERALD_CONFIG],
     },
     CatalogCache,
@@ -34,19 +34,21 @@ import { WorkerService } from './worker.service';
       provide: Publisher,
       // Small topics are fanned out at publish, from the cached subscriptions (FanoutService.route).
       useFactory: (
-        redis: Redis,
+        redis: RedisClient,
         store: MessageStore,
-        queues: QueueClient,
+        shards: Shards,
         fanout: FanoutService,
         config: HeraldConfig,
         metrics: HeraldMetrics,
       ) =>
-        new Publisher(redis, store, queues, {
+        new Publisher(redis, store, shards, {
           timeoutMs: config.publishTimeoutMs,
+          waitReplicas: config.redisWaitReplicas,
+          waitTimeoutMs: config.redisWaitTimeoutMs,
           router: (topic, message) => fanout.route(topic, message),
           counter: metrics,
         }),
-      inject: [REDIS, MessageStore, QueueClient, FanoutService, HERALD_CONFIG, HeraldMetrics],
+      inject: [REDIS, MessageStore, Shards, FanoutService, HERALD_CONFIG, HeraldMetrics],
     },
   ],
   exports: [

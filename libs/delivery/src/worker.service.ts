@@ -5,7 +5,9 @@ import {
   CatalogRecorder,
   deliveryQueueFor,
   FANOUT_QUEUE,
-  QueueClient,
+  Shards,
+  type RedisClient,
+  type Shard,
   startWorker,
   sweepFailedJobs,
   workerConnection,
@@ -24,7 +26,6 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Worker } from 'bullmq';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
 import { ChannelRegistry } from './channel-registry';
@@ -38,18 +39,17 @@ const SWEEP_INTERVAL_MS = 30_000;
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private workers: Worker[] = [];
-  private recorder: CatalogRecorder | null = null;
-  private recorderRedis: Redis | null = null;
-  private workerRedis: Redis | null = null;
+  private recorders: CatalogRecorder[] = [];
+  private connections: RedisClient[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(LOGGER) private readonly log: Logger,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly catalog: Catalog,
-    private readonly queues: QueueClient,
+    private readonly shards: Shards,
     private readonly fanout: FanoutService,
     private readonly delivery: DeliveryService,
     private readonly confirmations: ConfirmationService,
@@ -57,42 +57,55 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly channels: ChannelRegistry,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.recorderRedis = this.redis.duplicate();
-    this.recorderRedis.on('error', () => undefined);
-    this.recorder = new CatalogRecorder(
-      this.recorderRedis,
-      this.config.queuePrefix,
-      this.catalog,
-      this.log,
-      this.config.worker.lockDurationMs,
-    );
-    await this.recorder.start();
+  /** The shards this process works on (HERALD_WORKER_SHARDS; all of them by default). */
+  private mine(): Shard[] {
+    return this.config.workerShards.map((i) => this.shards.all[i]).filter((s): s is Shard => s !== undefined);
+  }
 
-    this.workerRedis = workerConnection(this.redis);
-    this.workerRedis.on('error', () => undefined);
-    const common = {
-      connection: this.workerRedis,
-      prefix: this.config.queuePrefix,
-      lockDurationMs: this.config.worker.lockDurationMs,
-      stalledIntervalMs: this.config.worker.stalledIntervalMs,
-    };
+  private connection(): RedisClient {
+    const c = workerConnection(this.redis);
+    c.on('error', () => undefined);
+    this.connections.push(c);
+    return c;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
     const onError = (queue: string) => (err: Error) =>
       this.log.error({ queue, err: err.message }, 'queue worker error');
-    const fanoutWorker = startWorker<FanoutJob>(FANOUT_QUEUE, (job) => this.fanout.handle(job), {
-      ...common,
-      concurrency: this.config.concurrency.fanout,
-    });
-    fanoutWorker.on('error', onError(FANOUT_QUEUE));
-    this.workers.push(fanoutWorker);
-    for (const protocol of PROTOCOLS) {
-      const name = deliveryQueueFor(protocol);
-      const worker = startWorker<DeliveryJob>(name, (job) => this.handleDelivery(job), {
+    // One connection for every worker of this process (BullMQ gives each its own blocking one).
+    const connection = this.connection();
+    for (const shard of this.mine()) {
+      // A recorder per shard stream, each on its own connection: XREADGROUP blocks it.
+      const recorder = new CatalogRecorder(
+        this.connection(),
+        shard.prefix,
+        this.catalog,
+        this.log,
+        this.config.worker.lockDurationMs,
+      );
+      await recorder.start();
+      this.recorders.push(recorder);
+      const common = {
+        connection,
+        prefix: shard.prefix,
+        lockDurationMs: this.config.worker.lockDurationMs,
+        stalledIntervalMs: this.config.worker.stalledIntervalMs,
+      };
+      const fanoutWorker = startWorker<FanoutJob>(FANOUT_QUEUE, (job) => this.fanout.handle(job, shard), {
         ...common,
-        concurrency: this.config.concurrency[protocol],
+        concurrency: this.config.concurrency.fanout,
       });
-      worker.on('error', onError(name));
-      this.workers.push(worker);
+      fanoutWorker.on('error', onError(FANOUT_QUEUE));
+      this.workers.push(fanoutWorker);
+      for (const protocol of PROTOCOLS) {
+        const name = deliveryQueueFor(protocol);
+        const worker = startWorker<DeliveryJob>(name, (job) => this.handleDelivery(job, shard), {
+          ...common,
+          concurrency: this.config.concurrency[protocol],
+        });
+        worker.on('error', onError(name));
+        this.workers.push(worker);
+      }
     }
     this.sweepTimer = setInterval(() => {
       this.sweeping = this.sweep().then(
@@ -104,32 +117,33 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.log.info({ queues: this.workers.length }, 'workers started');
   }
 
-  private handleDelivery(job: JobHandle<DeliveryJob>): Promise<void> {
+  private handleDelivery(job: JobHandle<DeliveryJob>, shard: Shard): Promise<void> {
     if (job.data.kind === 'SubscriptionConfirmation')
       return this.confirmations.send(job as JobHandle<ConfirmationJob>);
-    return this.delivery.handle(job as JobHandle<NotificationJob | DeliveryBatchJob>);
+    return this.delivery.handle(job as JobHandle<NotificationJob | DeliveryBatchJob>, shard);
   }
 
   /** Dead-letters what BullMQ gave up on, so no accepted delivery ends nowhere. */
   async sweep(): Promise<number> {
     let swept = 0;
-    for (const protocol of PROTOCOLS) {
-      swept += await sweepFailedJobs<DeliveryJob>(this.queues, deliveryQueueFor(protocol), async (job) => {
-        if (job.data.kind === 'SubscriptionConfirmation') return;
-        const { data } = job;
-        const deliveries: NotificationJob[] = data.kind === 'DeliveryBatch' ? deliveriesOf(data) : [data];
-        for (const delivery of deliveries) {
-          await this.delivery.deadLetter({
-            job: delivery,
-            subscription: await this.cache.subscription(delivery.subscriptionId),
-            attempts: (delivery.attemptsBefore ?? 0) + job.attemptsMade,
-            reason: `delivery job failed: ${job.failedReason}`,
-            lastError: job.failedReason,
-            lastStatusCode: null,
-          });
-        }
-      });
-    }
+    for (const shard of this.mine())
+      for (const protocol of PROTOCOLS) {
+        swept += await sweepFailedJobs<DeliveryJob>(shard.queues, deliveryQueueFor(protocol), async (job) => {
+          if (job.data.kind === 'SubscriptionConfirmation') return;
+          const { data } = job;
+          const deliveries: NotificationJob[] = data.kind === 'DeliveryBatch' ? deliveriesOf(data) : [data];
+          for (const delivery of deliveries) {
+            await this.delivery.deadLetter(shard, {
+              job: delivery,
+              subscription: await this.cache.subscription(delivery.subscriptionId),
+              attempts: (delivery.attemptsBefore ?? 0) + job.attemptsMade,
+              reason: `delivery job failed: ${job.failedReason}`,
+              lastError: job.failedReason,
+              lastStatusCode: null,
+            });
+          }
+        });
+      }
     return swept;
   }
 
@@ -140,9 +154,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     await this.sweeping;
     await Promise.all(this.workers.map((w) => w.close()));
     this.workers = [];
-    await this.recorder?.stop();
-    this.recorderRedis?.disconnect();
-    this.workerRedis?.disconnect();
+    await Promise.all(this.recorders.map((r) => r.stop()));
+    this.recorders = [];
+    for (const c of this.connections) c.disconnect();
+    this.connections = [];
     await this.channels.close();
   }
 }

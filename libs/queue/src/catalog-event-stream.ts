@@ -1,6 +1,6 @@
-import type { AttemptEvent, CatalogEvent } from '@herald/catalog';
+import type { CatalogEvent } from '@herald/catalog';
 import { deliveryParts } from '@herald/core';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 export const RECORDER_GROUP = 'recorder';
 
@@ -40,7 +40,7 @@ export function decodeEvents(text: string): CatalogEvent[] {
   for (const e of events) {
     if (e.type === 'attempt' && e.messageId === undefined) {
       const parts = deliveryParts(e.deliveryId);
-      if (parts) Object.assign(e as AttemptEvent, parts);
+      if (parts) Object.assign(e, parts);
     }
   }
   return events;
@@ -54,7 +54,7 @@ export class CatalogEventStream {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.key = catalogEventStreamKey(prefix);

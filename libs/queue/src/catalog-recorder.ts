@@ -1,5 +1,5 @@
 import type { CatalogEvent } from '@herald/catalog';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { hostname } from 'node:os';
 import { catalogEventStreamKey, decodeEvents, RECORDER_GROUP } from './catalog-event-stream';
 
@@ -40,7 +40,7 @@ export class CatalogRecorder {
 
   constructor(
     /** A dedicated connection: XREADGROUP blocks it. */
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly catalog: CatalogWriter,
     private readonly log: RecorderLogger,

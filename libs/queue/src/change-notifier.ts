@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import { workerConnection, type RedisClient } from './redis-connection';
 
 export type ChangeKind = 'subscription' | 'topic' | 'api-key';
 
@@ -17,12 +17,12 @@ export interface Change {
  */
 export class ChangeNotifier {
   private readonly channel: string;
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private subscribed: Promise<unknown> | null = null;
   private readonly handlers: Array<(change: Change) => void> = [];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.channel = `${prefix}:changes`;
@@ -41,7 +41,7 @@ export class ChangeNotifier {
   async onChange(handler: (change: Change) => void): Promise<void> {
     this.handlers.push(handler);
     if (!this.subscribed) {
-      const subscriber = this.redis.duplicate();
+      const subscriber = workerConnection(this.redis);
       this.subscriber = subscriber;
       subscriber.on('error', () => undefined);
       subscriber.on('message', (channel: string, raw: string) => {

@@ -10,3 +10,4 @@ export * from './publisher';
 export * from './change-notifier';
 export * from './rate-limiter';
 export * from './failed-job-sweeper';
+export * from './shards';

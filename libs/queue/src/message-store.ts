@@ -1,8 +1,9 @@
 import type { MessagePayload } from '@herald/core';
-import type Redis from 'ioredis';
-import type { ChainableCommander, Cluster } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
+import type { RedisClient } from './redis-connection';
+import type { Shards } from './shards';
 
 /** Payloads outlive the longest default retry window (15 attempts capped at 1 h) by far. */
 export const PAYLOAD_TTL_SECONDS = 7 * 24 * 3600;
@@ -45,24 +46,30 @@ function stableJson(value: unknown): string {
 
 /**
  * Message payloads (stored once, read by every delivery) and publish idempotency keys, in Redis.
- * Keys carry the queue prefix's hash tag so they live in the queues' Redis Cluster slot. Payloads
- * this process published or read lately are also kept in memory.
+ * A payload lives on its message's shard and an idempotency key on the shard its key hashes to (the
+ * publisher puts the message there too), so a publish writes one slot. Payloads this process
+ * published or read lately are also kept in memory.
  */
 export class MessageStore {
   /** Sized by each payload's JSON length, known when it was stored or read. */
   private readonly recent = new LRUCache<string, MessagePayload>({ maxSize: RECENT_PAYLOAD_BYTES });
 
   constructor(
-    private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    private readonly shards: Shards,
   ) {}
 
   payloadKey(id: string): string {
-    return `${this.prefix}:payload:${id}`;
+    return `${this.shards.ofMessage(id).prefix}:payload:${id}`;
+  }
+
+  /** The shard a publish with this idempotency key goes to (where the key lives). */
+  idempotencyShard(topic: string, key: string) {
+    return this.shards.byHash(`${topic}\u0000${key}`);
   }
 
   idempotencyKey(topic: string, key: string): string {
-    return `${this.prefix}:idem:${topic}:${key}`;
+    return `${this.idempotencyShard(topic, key).prefix}:idem:${topic}:${key}`;
   }
 
   /** Queues the payload's write on `tx` (part of a publish's commit). */
@@ -98,13 +105,25 @@ export class MessageStore {
       else missing.push(id);
     }
     if (missing.length === 0) return found;
-    const raw = await this.redis.mget(...missing.map((id) => this.payloadKey(id)));
-    raw.forEach((text, i) => {
-      if (text === null) return;
-      const payload = JSON.parse(text) as MessagePayload;
-      found.set(missing[i], payload);
-      this.remember(payload, text.length);
-    });
+    // One MGET per shard: a cluster cannot read keys of several slots in one command.
+    const byShard = new Map<number, string[]>();
+    for (const id of missing) {
+      const shard = this.shards.ofMessage(id).index;
+      const list = byShard.get(shard) ?? [];
+      list.push(id);
+      byShard.set(shard, list);
+    }
+    await Promise.all(
+      [...byShard.values()].map(async (list) => {
+        const raw = await this.redis.mget(...list.map((id) => this.payloadKey(id)));
+        raw.forEach((text, i) => {
+          if (text === null) return;
+          const payload = JSON.parse(text) as MessagePayload;
+          found.set(list[i], payload);
+          this.remember(payload, text.length);
+        });
+      }),
+    );
     return found;
   }
 

@@ -6,9 +6,11 @@ import { chunkDeliveries, Publisher, PublishUnavailableError, type PublishRoute 
 import { QueueClient } from './queue-client';
 import { deliveryQueueFor, FANOUT_QUEUE } from './queue-names';
 import { createRedis } from './redis-connection';
+import { Shards } from './shards';
 
 describe('Publisher', () => {
   let redis: Redis;
+  let shards: Shards;
   let queues: QueueClient;
   let store: MessageStore;
   let publisher: Publisher;
@@ -22,9 +24,10 @@ describe('Publisher', () => {
 
   beforeAll(() => {
     redis = createRedis(inject('redisUrl'));
-    queues = new QueueClient(redis, prefix);
-    store = new MessageStore(redis, prefix);
-    publisher = new Publisher(redis, store, queues, { router });
+    shards = new Shards(redis, prefix);
+    queues = shards.all[0].queues;
+    store = new MessageStore(redis, shards);
+    publisher = new Publisher(redis, store, shards, { router });
   });
   afterAll(async () => {
     await queues.queue(FANOUT_QUEUE).obliterate({ force: true });
@@ -107,9 +110,8 @@ describe('Publisher', () => {
   it('refuses at once, and commits nothing, while Redis is unreachable', async () => {
     const down = createRedis('redis://127.0.0.1:1', { retryStrategy: () => 1000, lazyConnect: true });
     down.on('error', () => undefined);
-    const offline = new Publisher(down, new MessageStore(down, prefix), new QueueClient(down, prefix), {
-      router,
-    });
+    const downShards = new Shards(down, prefix);
+    const offline = new Publisher(down, new MessageStore(down, downShards), downShards, { router });
     const started = Date.now();
     await expect(offline.publish('small-orders', input)).rejects.toBeInstanceOf(PublishUnavailableError);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -119,8 +121,12 @@ describe('Publisher', () => {
   it('applies nothing when Redis runs the commit after its deadline, however late it arrives', async () => {
     // A second client on which Redis is made to stall (CLIENT PAUSE) past the publish timeout.
     const slow = createRedis(inject('redisUrl'));
-    const slowQueues = new QueueClient(slow, prefix);
-    const late = new Publisher(slow, new MessageStore(slow, prefix), slowQueues, { router, timeoutMs: 600 });
+    const slowShards = new Shards(slow, prefix);
+    const slowQueues = slowShards.all[0].queues;
+    const late = new Publisher(slow, new MessageStore(slow, slowShards), slowShards, {
+      router,
+      timeoutMs: 600,
+    });
     const admin = new Redis(inject('redisUrl'));
     const waitingBefore = await queues.queue(deliveryQueueFor('webhook')).getWaitingCount();
     await slowQueues.ready();

@@ -1,8 +1,7 @@
 import type { CatalogEvent, MessageEvent } from '@herald/catalog';
-import { newId, ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
+import { ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
 import { Job } from 'bullmq';
-import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { DeliveryBatchJob } from './jobs';
 import {
@@ -15,10 +14,11 @@ import {
   BATCH_JOB_OPTIONS,
   DELIVERY_BATCH_SIZE,
   FANOUT_JOB_OPTIONS,
-  type QueueClient,
   type QueueTransaction,
 } from './queue-client';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
+import type { RedisClient } from './redis-connection';
+import type { Shard, Shards } from './shards';
 
 export interface PublishInput {
   body: unknown;
@@ -58,6 +58,25 @@ export class PublishUnavailableError extends Error {
   }
 }
 
+/**
+ * Redis applied the publish but no replica confirmed it in time (REDIS_WAIT_REPLICAS): it is likely,
+ * not certain, to be delivered; a retry with the same Idempotency-Key never makes a second message.
+ */
+export class PublishNotReplicatedError extends PublishUnavailableError {
+  constructor(
+    readonly messageIds: string[],
+    replicas: number,
+    timeoutMs: number,
+  ) {
+    super(`no Redis replica confirmed it within ${timeoutMs} ms (${replicas} wanted)`);
+    this.message =
+      `The message was stored by the Redis master, but no replica confirmed it within ${timeoutMs} ms, so ` +
+      `it could be lost if the master failed now. It will most likely be delivered; retry with the same ` +
+      `Idempotency-Key to be sure without sending it twice.`;
+    this.name = 'PublishNotReplicatedError';
+  }
+}
+
 /** The same idempotency key was used before for a different request. */
 export class IdempotencyKeyReusedError extends Error {
   constructor(readonly messageId: string) {
@@ -69,12 +88,16 @@ export class IdempotencyKeyReusedError extends Error {
 export interface PublisherOptions {
   /** A publish not accepted by Redis within this time is refused, and never delivered later. */
   timeoutMs?: number;
+  /** Replicas the writes must reach (Redis WAIT) before the 202, and how long to wait for them. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
   /** Fan-out at publish for small topics; without one every message gets a fan-out job. */
   router?: PublishRouter;
   counter?: PublishCounter;
 }
 
 interface Pending {
+  shard: Shard;
   payload: MessagePayload;
   route: PublishRoute | null;
   idempotency: { key: string; value: string } | null;
@@ -132,28 +155,35 @@ export class Publisher {
   private readonly timeoutMs: number;
   private readonly router: PublishRouter | null;
   private readonly counter: PublishCounter | null;
-  private readonly queue: Pending[] = [];
-  private flushing = false;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
+  /** Publishes waiting for their shard's next commit. */
+  private readonly queues = new Map<number, Pending[]>();
+  private readonly flushing = new Set<number>();
   /** Redis's clock minus ours, so deadlines are checked on Redis's clock. */
   private clockOffsetMs = 0;
   private clockCheckedAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: MessageStore,
-    private readonly queues: QueueClient,
+    private readonly shards: Shards,
     options: PublisherOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.router = options.router ?? null;
     this.counter = options.counter ?? null;
-    this.queues.defineScript('heraldCommit', COMMIT_SCRIPT);
+    this.waitReplicas = options.waitReplicas ?? 0;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 500;
+    for (const shard of shards.all) shard.queues.defineScript('heraldCommit', COMMIT_SCRIPT);
   }
 
   async publish(topic: string, input: PublishInput, idempotencyKey?: string | null): Promise<PublishResult> {
     const started = Date.now();
     await this.connected(started + this.timeoutMs);
-    let messageId = newId('msg');
+    // A keyed publish goes where its key lives, so key and message share one atomic commit.
+    const shard = idempotencyKey ? this.store.idempotencyShard(topic, idempotencyKey) : this.shards.rotate();
+    let messageId = this.shards.newMessageId(shard);
     let duplicate = false;
     let idempotency: Pending['idempotency'] = null;
     if (idempotencyKey) {
@@ -184,7 +214,7 @@ export class Publisher {
       publishedAt: new Date(started).toISOString(),
     };
     const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
-    await this.commit({ payload, route, idempotency, deadline: started + this.timeoutMs });
+    await this.commit({ shard, payload, route, idempotency, deadline: started + this.timeoutMs });
     if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
   }
@@ -235,37 +265,41 @@ export class Publisher {
         () => pending.settle(new PublishUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`)),
         Math.max(0, p.deadline - Date.now()),
       );
-      this.queue.push(pending);
-      // Publishes parsed in this turn of the event loop join the first commit.
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
+      const shard = p.shard.index;
+      const queue = this.queues.get(shard) ?? [];
+      queue.push(pending);
+      this.queues.set(shard, queue);
+      // Publishes parsed in this turn of the event loop join the first commit of their shard.
+      if (!this.flushing.has(shard)) {
+        this.flushing.add(shard);
+        setImmediate(() => void this.flush(p.shard));
       }
     });
   }
 
-  private async flush(): Promise<void> {
+  private async flush(shard: Shard): Promise<void> {
+    const queue = this.queues.get(shard.index)!;
     try {
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, MAX_COMMIT).filter((p) => !p.settled);
-        if (group.length > 0) await this.write(group);
+      while (queue.length > 0) {
+        const group = queue.splice(0, MAX_COMMIT).filter((p) => !p.settled);
+        if (group.length > 0) await this.write(shard, group);
       }
     } finally {
-      this.flushing = false;
+      this.flushing.delete(shard.index);
     }
   }
 
-  private async write(group: Pending[]): Promise<void> {
+  private async write(shard: Shard, group: Pending[]): Promise<void> {
     try {
       if (this.redis.status !== 'ready') throw new PublishUnavailableError('Redis is unreachable');
-      const tx = (await this.queues.transaction()) as CommitTransaction;
+      const tx = (await shard.queues.transaction()) as CommitTransaction;
       await this.syncClock();
-      const jobs = this.jobsFor(group);
+      const jobs = this.jobsFor(shard, group);
       const keys = [
-        catalogEventStreamKey(this.queues.prefix),
+        catalogEventStreamKey(shard.prefix),
         ...group.map((p) => this.store.payloadKey(p.payload.id)),
         ...group.flatMap((p) => (p.idempotency ? [p.idempotency.key] : [])),
-        ...jobs.map((j) => this.queues.queue(j.queueName as QueueName).toKey(j.id!)),
+        ...jobs.map((j) => shard.queues.queue(j.queueName as QueueName).toKey(j.id!)),
       ];
       const payloads = group.map((p) => JSON.stringify(p.payload));
       const serialised = new Map(group.map((p, i) => [p.payload.id, payloads[i]]));
@@ -291,6 +325,7 @@ export class Publisher {
       if (err) throw err;
       if (committed !== 1) throw new PublishUnavailableError('Redis applied it too late');
       for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
+      if (this.waitReplicas > 0) await this.replicated(keys[0], group);
       group.forEach((p, i) => {
         if (!p.settled) this.store.remember(p.payload, payloads[i].length);
         p.settle(null);
@@ -302,13 +337,43 @@ export class Publisher {
     }
   }
 
+  /**
+   * Waits until REDIS_WAIT_REPLICAS replicas have the commit (WAIT on the connection that made it:
+   * on a cluster, the master of the shard's slot). Applied but not replicated in time is a 503 that
+   * says so (PublishNotReplicatedError).
+   */
+  private async replicated(key: string, group: Pending[]): Promise<void> {
+    let acked: number;
+    if (this.redis instanceof Cluster) {
+      // A cluster pipeline goes to the node of its keys, and a keyless WAIT rides along on that
+      // node's connection: the one that made the commit.
+      const results = await this.redis
+        .pipeline()
+        .exists(key)
+        .wait(this.waitReplicas, this.waitTimeoutMs)
+        .exec();
+      const [err, value] = results?.[1] ?? [new Error('WAIT got no answer'), 0];
+      if (err) throw err;
+      acked = Number(value);
+    } else {
+      acked = Number(await this.redis.wait(this.waitReplicas, this.waitTimeoutMs));
+    }
+    if (acked < this.waitReplicas) {
+      throw new PublishNotReplicatedError(
+        group.map((p) => p.payload.id),
+        this.waitReplicas,
+        this.waitTimeoutMs,
+      );
+    }
+  }
+
   /** The jobs that deliver a group: first attempts by protocol in batches, fan-out jobs for large topics. */
-  private jobsFor(group: Pending[]): Job[] {
+  private jobsFor(shard: Shard, group: Pending[]): Job[] {
     const jobs: Job[] = [];
     const byProtocol = new Map<Protocol, DeliveryBatchJob['items']>();
     for (const p of group) {
       if (!p.route) {
-        const fanout = this.queues.queue(FANOUT_QUEUE);
+        const fanout = shard.queues.queue(FANOUT_QUEUE);
         const data = { messageId: p.payload.id, topic: p.payload.topic };
         jobs.push(new Job(fanout, 'fanout', data, FANOUT_JOB_OPTIONS, p.payload.id));
         continue;
@@ -321,7 +386,7 @@ export class Publisher {
       }
     }
     for (const [protocol, items] of byProtocol) {
-      const queue = this.queues.queue(deliveryQueueFor(protocol));
+      const queue = shard.queues.queue(deliveryQueueFor(protocol));
       for (const chunk of chunkDeliveries(items, DELIVERY_BATCH_SIZE)) {
         const data: DeliveryBatchJob = { kind: 'DeliveryBatch', items: chunk };
         jobs.push(new Job(queue, 'deliver', data, BATCH_JOB_OPTIONS, `pub_${ulid()}`));

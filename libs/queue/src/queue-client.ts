@@ -3,6 +3,7 @@ import { PROTOCOLS, type Protocol } from '@herald/core';
 import { Job, Queue, type IRedisTransaction, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { ConfirmationJob, DeliveryBatchJob, NotificationJob } from './jobs';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
@@ -52,7 +53,7 @@ export class QueueClient {
   private readonly scripts = new Map<string, string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly prefix: string,
   ) {}
 

@@ -47,18 +47,18 @@ describe('RateLimiter', () => {
   it('refills perSecond tokens per second, at millisecond precision', async () => {
     const key = 'refill';
     // An empty bucket whose last take was 500 ms ago (by Redis's clock) holds half a token at 1/s.
-    await redis.hset(prefix + key, 'tokens', 0, 'at', (await redisNowMs()) - 500);
+    await redis.hset(limiter.keyFor(key), 'tokens', 0, 'at', (await redisNowMs()) - 500);
     const wait = await limiter.take(key, 1);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(500);
 
-    await redis.hset(prefix + key, 'tokens', 0, 'at', (await redisNowMs()) - 1000);
+    await redis.hset(limiter.keyFor(key), 'tokens', 0, 'at', (await redisNowMs()) - 1000);
     expect(await limiter.take(key, 1)).toBe(0);
   });
 
   it('never refills beyond the capacity, however long the bucket was idle', async () => {
     const key = 'idle';
-    await redis.hset(prefix + key, 'tokens', 0, 'at', (await redisNowMs()) - 3_600_000);
+    await redis.hset(limiter.keyFor(key), 'tokens', 0, 'at', (await redisNowMs()) - 3_600_000);
     const waits = await Promise.all(Array.from({ length: 4 }, () => limiter.take(key, 3)));
     expect(waits.filter((w) => w === 0)).toHaveLength(3);
   });
@@ -72,7 +72,7 @@ describe('RateLimiter', () => {
 
   it('sets a TTL so that idle buckets vanish', async () => {
     await limiter.take('ttl', 5);
-    const ttl = await redis.pttl(prefix + 'ttl');
+    const ttl = await redis.pttl(limiter.keyFor('ttl'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2000);
   });

@@ -55,11 +55,19 @@ export class RateLimiter {
    * Takes one token from the bucket `key` (capacity and refill `perSecond`). Resolves to 0 when a token
    * was taken, else to the milliseconds until one will be available (nothing is taken then).
    */
+  /**
+   * The Redis key of bucket `key`: the bucket is its own hash tag, so on a Redis Cluster buckets
+   * spread over the masters instead of sharing one slot.
+   */
+  keyFor(key: string): string {
+    return `${this.prefix}{${key}}`;
+  }
+
   async take(key: string, perSecond: number): Promise<number> {
     if (!Number.isFinite(perSecond) || perSecond <= 0) {
       throw new RangeError(`perSecond must be a positive number (got ${perSecond})`);
     }
-    const redisKey = this.prefix + key;
+    const redisKey = this.keyFor(key);
     const ttlMs = Math.ceil((1000 * Math.max(perSecond, 1)) / perSecond) + TTL_MARGIN_MS;
     let reply: unknown;
     try {

@@ -1,5 +1,5 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { HERALD_BACKOFF } from './queue-client';
 import type { QueueName } from './queue-names';
 
@@ -26,7 +26,7 @@ export interface JobHandle<T> {
 }
 
 export interface WorkerSettings {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   /** Lock held while a job runs; a job whose worker died runs again after it expires. */

@@ -1,6 +1,6 @@
 import { Catalog } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
-import { CatalogEventStream, QueueClient } from '@herald/queue';
+import { Shards } from '@herald/queue';
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -33,8 +33,7 @@ export class HeraldMetrics {
 
   constructor(
     private readonly catalog: Catalog,
-    private readonly events: CatalogEventStream,
-    private readonly queues: QueueClient,
+    shards: Shards,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
@@ -77,8 +76,6 @@ export class HeraldMetrics {
       registers,
     });
     const deadLetterCount = () => this.deadLetterCount();
-    const stream = this.events;
-    const queueClient = this.queues;
     new Gauge({
       name: 'herald_dead_letters',
       help: 'Dead letters waiting to be redriven or deleted',
@@ -93,7 +90,9 @@ export class HeraldMetrics {
       registers,
       async collect() {
         // Redis down: no value rather than a failed scrape (the other metrics still say something).
-        const backlog = await stream.backlog().catch(() => null);
+        const backlog = await Promise.all(shards.all.map((s) => s.events.backlog()))
+          .then((n) => n.reduce((a, b) => a + b, 0))
+          .catch(() => null);
         if (backlog === null) this.reset();
         else this.set(backlog);
       },
@@ -104,12 +103,20 @@ export class HeraldMetrics {
       labelNames: ['queue', 'state'],
       registers,
       async collect() {
-        for (const q of queueClient.allQueues()) {
-          const counts = await q
-            .getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized')
-            .catch(() => null);
-          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+        // Summed over the shards: a queue is one series whatever HERALD_SHARDS says.
+        const totals = new Map<string, Record<string, number>>();
+        for (const shard of shards.all) {
+          for (const q of shard.queues.allQueues()) {
+            const counts = await q
+              .getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized')
+              .catch(() => null);
+            const sum = totals.get(q.name) ?? {};
+            for (const [state, n] of Object.entries(counts ?? {})) sum[state] = (sum[state] ?? 0) + n;
+            totals.set(q.name, sum);
+          }
         }
+        for (const [queue, counts] of totals)
+          for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
       },
     });
   }

@@ -1,12 +1,12 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
 import {
-  CatalogEventStream,
   ChangeNotifier,
-  createRedis,
+  createRedisClient,
+  describeRedis,
   MessageStore,
-  QueueClient,
-  redactRedisUrl,
+  Shards,
+  type RedisClient,
 } from '@herald/queue';
 import {
   Global,
@@ -16,7 +16,6 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { HeraldMetrics } from './herald-metrics';
 import { OperationsServer } from './operations-server';
@@ -27,23 +26,23 @@ import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 @Injectable()
 export class InfraLifecycle implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly catalog: Catalog,
-    private readonly queues: QueueClient,
+    private readonly shards: Shards,
     private readonly changes: ChangeNotifier,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.changes.close();
-    await this.queues.close();
+    await this.shards.close();
     await this.catalog.close();
     this.redis.disconnect();
   }
 }
 
 /**
- * Config, logger, Redis, catalog and the queue producers, shared by the API and the workers.
- * The catalog is opened (and migrated) before anything else starts.
+ * Config, logger, Redis (one server or a cluster), the catalog and the shards' queue producers,
+ * shared by the API and the workers. The catalog is opened (and migrated) before anything else starts.
  */
 @Global()
 @Module({})
@@ -57,15 +56,12 @@ export class InfraModule {
         {
           provide: REDIS,
           useFactory: () => {
-            const redis = createRedis(config.redisUrl);
+            const redis = createRedisClient(config);
             let lastError = '';
             redis.on('error', (err: Error) => {
               if (err.message !== lastError) {
                 lastError = err.message;
-                logger.error(
-                  { redis: redactRedisUrl(config.redisUrl), err: err.message },
-                  'redis connection error',
-                );
+                logger.error({ redis: describeRedis(config), err: err.message }, 'redis connection error');
               }
             });
             redis.on('ready', () => (lastError = ''));
@@ -74,30 +70,24 @@ export class InfraModule {
         },
         { provide: Catalog, useFactory: () => Catalog.open(config.databaseUrl) },
         {
-          provide: QueueClient,
-          useFactory: (redis: Redis) => new QueueClient(redis, config.queuePrefix),
+          provide: Shards,
+          useFactory: (redis: RedisClient) => new Shards(redis, config.queuePrefix, config.shards),
           inject: [REDIS],
         },
         {
           provide: MessageStore,
-          useFactory: (redis: Redis) => new MessageStore(redis, config.queuePrefix),
-          inject: [REDIS],
-        },
-        {
-          provide: CatalogEventStream,
-          useFactory: (redis: Redis) => new CatalogEventStream(redis, config.queuePrefix),
-          inject: [REDIS],
+          useFactory: (redis: RedisClient, shards: Shards) => new MessageStore(redis, shards),
+          inject: [REDIS, Shards],
         },
         {
           provide: ChangeNotifier,
-          useFactory: (redis: Redis) => new ChangeNotifier(redis, config.queuePrefix),
+          useFactory: (redis: RedisClient) => new ChangeNotifier(redis, config.queuePrefix),
           inject: [REDIS],
         },
         {
           provide: HeraldMetrics,
-          useFactory: (catalog: Catalog, events: CatalogEventStream, queues: QueueClient) =>
-            new HeraldMetrics(catalog, events, queues),
-          inject: [Catalog, CatalogEventStream, QueueClient],
+          useFactory: (catalog: Catalog, shards: Shards) => new HeraldMetrics(catalog, shards),
+          inject: [Catalog, Shards],
         },
         Readiness,
         // A worker-only process has no API server: this one answers its probes and scrapes.
@@ -109,9 +99,8 @@ export class InfraModule {
         LOGGER,
         REDIS,
         Catalog,
-        QueueClient,
+        Shards,
         MessageStore,
-        CatalogEventStream,
         ChangeNotifier,
         HeraldMetrics,
         Readiness,

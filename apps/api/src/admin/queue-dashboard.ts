@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
-import { QueueClient } from '@herald/queue';
+import { Shards } from '@herald/queue';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { ApiKeyService, hashApiKey } from '../auth/api-key.service';
@@ -28,13 +28,21 @@ export const mayUseQueueDashboard = (p: Principal): boolean => isAdmin(p) && p.t
  * key that is not an unlimited admin key.
  */
 export async function registerQueueDashboard(app: NestFastifyApplication): Promise<void> {
-  const queues = app.get(QueueClient);
+  const shards = app.get(Shards);
   const keys = app.get(ApiKeyService);
   const sessions = app.get(AdminSessions);
   const board = new BullBoardFastifyAdapter();
   board.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: queues.allQueues().map((q) => new BullMQAdapter(q)),
+    // With several shards each queue appears once per shard, named after it.
+    queues: shards.all.flatMap((shard) =>
+      shard.queues
+        .allQueues()
+        .map(
+          (q) =>
+            new BullMQAdapter(q, shards.count > 1 ? { displayName: `${q.name} (shard ${shard.index})` } : {}),
+        ),
+    ),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Herald queues' } },
   });

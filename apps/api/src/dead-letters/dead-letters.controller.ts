@@ -1,6 +1,6 @@
 import { Catalog, type DeadLetter } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
-import { QueueClient, type NotificationJob } from '@herald/queue';
+import { Shards, type NotificationJob } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
@@ -33,7 +33,7 @@ export class DeadLetterListQuery extends IntersectionType(PageQuery, DeadLetterF
 export class DeadLettersController {
   constructor(
     private readonly catalog: Catalog,
-    private readonly queues: QueueClient,
+    private readonly shards: Shards,
   ) {}
 
   @Get()
@@ -112,7 +112,13 @@ export class DeadLettersController {
       });
       byProtocol.set(e.protocol, list);
     }
-    for (const [protocol, jobs] of byProtocol) await this.queues.addNotifications(protocol, jobs);
+    // A redriven delivery runs on its message's shard, where its payload and record are.
+    for (const [protocol, jobs] of byProtocol) {
+      for (const shard of this.shards.all) {
+        const mine = jobs.filter((j) => this.shards.ofMessage(j.messageId) === shard);
+        if (mine.length > 0) await shard.queues.addNotifications(protocol, mine);
+      }
+    }
     const taken = await this.catalog.deadLetters.take({ ids: entries.map((e) => e.id) });
     return taken.length;
   }

@@ -1,7 +1,8 @@
+import { deliveryParts } from '@herald/core';
 import { Catalog } from '@herald/catalog';
 import { parseInboundSms, parseStatusCallback, twimlMessage, verifyTwilioSignature } from '@herald/channels';
 import type { HeraldConfig } from '@herald/config';
-import { CatalogEventStream, ChangeNotifier } from '@herald/queue';
+import { ChangeNotifier, Shards } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
 import { Body, Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
@@ -32,7 +33,7 @@ export class ProvidersController {
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly catalog: Catalog,
-    private readonly events: CatalogEventStream,
+    private readonly shards: Shards,
     private readonly changes: ChangeNotifier,
   ) {}
 
@@ -63,15 +64,19 @@ export class ProvidersController {
     const callback = parseStatusCallback(this.verified(req, signature, body));
     if (!callback)
       throw badRequest('Not a Twilio status callback: MessageSid and MessageStatus are required.');
+    // The status goes to the stream of the delivery's message, after the attempt that recorded it.
+    const deliveryId = (req.query as Record<string, unknown> | undefined)?.delivery;
+    const parts = typeof deliveryId === 'string' ? deliveryParts(deliveryId) : null;
+    const events = (parts ? this.shards.ofMessage(parts.messageId) : this.shards.all[0]).events;
     if (callback.status === 'delivered') {
-      await this.events.emit({
+      await events.emit({
         type: 'provider-status',
         providerMessageId: callback.providerMessageId,
         update: { status: 'delivered' },
       });
     } else if (callback.status === 'failed' || callback.status === 'undelivered') {
       const code = callback.errorCode ? Number(callback.errorCode) : null;
-      await this.events.emit({
+      await events.emit({
         type: 'provider-status',
         providerMessageId: callback.providerMessageId,
         update: {

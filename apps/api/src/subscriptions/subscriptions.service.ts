@@ -10,7 +10,7 @@ import {
   type Subscription,
   type SubscriptionStatus,
 } from '@herald/core';
-import { ChangeNotifier, QueueClient } from '@herald/queue';
+import { ChangeNotifier, Shards } from '@herald/queue';
 import { ChannelRegistry } from '@herald/delivery';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
@@ -54,7 +54,7 @@ export class SubscriptionsService {
   constructor(
     private readonly catalog: Catalog,
     private readonly channels: ChannelRegistry,
-    private readonly queues: QueueClient,
+    private readonly shards: Shards,
     private readonly changes: ChangeNotifier,
   ) {}
 
@@ -198,7 +198,7 @@ export class SubscriptionsService {
   }
 
   private async sendConfirmation(sub: Subscription, token: string): Promise<void> {
-    await this.queues.addConfirmation(sub.protocol, {
+    await this.shards.byHash(sub.id).queues.addConfirmation(sub.protocol, {
       kind: 'SubscriptionConfirmation',
       sendId: newId('msg'),
       subscriptionId: sub.id,

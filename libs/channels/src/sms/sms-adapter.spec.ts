@@ -93,7 +93,8 @@ describe('SmsAdapter', () => {
         from: '+15005550006',
         messagingServiceSid: null,
         body: 'Order shipped\nParcel 42 is on its way',
-        statusCallback,
+        // The delivery id rides along so the callback is recorded on its message's shard.
+        statusCallback: `${statusCallback}?delivery=${notification().deliveryId}`,
       });
       expect(message.sid).toMatch(/^SM[0-9a-f]{32}$/);
       expect(outcome).toEqual({ result: 'delivered', statusCode: 201, providerMessageId: message.sid });

@@ -91,7 +91,8 @@ export class SmsAdapter implements ChannelAdapter {
         to: request.subscription.endpoint,
         body,
         ...(tw.from ? { from: tw.from } : { messagingServiceSid: tw.messagingServiceSid ?? undefined }),
-        statusCallback: this.statusCallback,
+        // The delivery id tells the status callback which shard's stream records it (see Shards.ofEvent).
+        statusCallback: `${this.statusCallback}?delivery=${encodeURIComponent(request.deliveryId)}`,
       }),
     );
     if (call.ok) return delivered(201, call.value.sid);
