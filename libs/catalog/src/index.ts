@@ -14,6 +14,8 @@ export * from './migrations';
 export * from './page';
 export * from './pg-sql-database';
 export * from './pglite-sql-database';
+export * from './sns-signing-keys-repository';
 export * from './sql-client';
 export * from './subscriptions-repository';
+export * from './topic-tags-repository';
 export * from './topics-repository';
