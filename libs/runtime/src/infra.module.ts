@@ -1,5 +1,6 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
+import { SecretBox } from '@herald/core';
 import {
   CatalogEventStream,
   ChangeNotifier,
@@ -9,6 +10,7 @@ import {
   QueueClient,
   redactRedisUrl,
 } from '@herald/queue';
+import { SnsArns, SnsDocuments, SnsKeyring } from '@herald/sns';
 import {
   Global,
   Inject,
@@ -19,6 +21,7 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { openSecretBox } from './secret-key';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Closes the shared connections last, after every worker and server has drained. */
@@ -40,7 +43,8 @@ export class InfraLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Config, logger, Redis, catalog and the queue producers, shared by the API and the workers.
+ * Config, logger, Redis, catalog, the queue producers and the sealed-secret and SNS signing keys, shared
+ * by the API and the workers.
  * The catalog is opened (and migrated) before anything else starts.
  */
 @Global()
@@ -96,6 +100,19 @@ export class InfraModule {
           useFactory: (store: MessageStore, queues: QueueClient) => new Publisher(store, queues),
           inject: [MessageStore, QueueClient],
         },
+        { provide: SecretBox, useFactory: () => openSecretBox(config, logger) },
+        { provide: SnsArns, useValue: new SnsArns(config.sns) },
+        {
+          provide: SnsKeyring,
+          useFactory: (catalog: Catalog, box: SecretBox) => new SnsKeyring(catalog.snsSigningKeys, box),
+          inject: [Catalog, SecretBox],
+        },
+        {
+          provide: SnsDocuments,
+          useFactory: (keyring: SnsKeyring, arns: SnsArns) =>
+            new SnsDocuments({ arns, publicBaseUrl: config.publicBaseUrl, signer: keyring }),
+          inject: [SnsKeyring, SnsArns],
+        },
         InfraLifecycle,
       ],
       exports: [
@@ -108,6 +125,10 @@ export class InfraModule {
         CatalogEventStream,
         ChangeNotifier,
         Publisher,
+        SecretBox,
+        SnsArns,
+        SnsKeyring,
+        SnsDocuments,
       ],
     };
   }
