@@ -15,6 +15,7 @@ import { ProvidersController } from './providers/providers.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { TopicsController } from './topics/topics.controller';
+import { TopicsService } from './topics/topics.service';
 
 @Module({})
 export class AppModule {
@@ -37,7 +38,12 @@ export class AppModule {
         ProvidersController,
         HealthController,
       ],
-      providers: [ApiKeyService, SubscriptionsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+      providers: [
+        ApiKeyService,
+        TopicsService,
+        SubscriptionsService,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
     };
   }
 }
