@@ -9,3 +9,4 @@ export * from './sns-error';
 export * from './sns-keyring';
 export * from './sns-message-attributes';
 export * from './xml';
+export * from './sns-resources';

@@ -2,7 +2,7 @@ import type { MessageAttributes } from '@herald/core';
 import { describe, expect, it } from 'vitest';
 import { parseMessageStructure, type StructuredMessage } from './message-structure';
 import { QueryParams } from './query-params';
-import { SnsError } from './sns-error';
+import { refusal } from './sns-test-support';
 import { heraldAttributes, snsAttributes } from './sns-message-attributes';
 
 /** `MessageAttributes.entry.N.*` form fields for the given attributes, as the SDK writes them. */
@@ -17,16 +17,6 @@ function attributeForm(attrs: Array<[string, Record<string, string>]>): QueryPar
 
 const read = (attrs: Array<[string, Record<string, string>]>) =>
   heraldAttributes(attributeForm(attrs).map('MessageAttributes', 'Name', 'Value'));
-
-function refusal(fn: () => unknown): SnsError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SnsError);
-    return err as SnsError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('SNS message attributes', () => {
   it.each<[string, Record<string, string>, MessageAttributes[string]]>([
