@@ -42,9 +42,12 @@ export function problemFromFastifyError(err: FastifyLikeError, maxBodyBytes: num
 
 const SNS_CODES: Record<number, string> = { 404: 'NotFound', 413: 'RequestEntityTooLarge' };
 
-/** Requests to the SNS API, whose clients read XML errors only. */
+/** Requests to the SNS API (at the root: form posts only), whose clients read XML errors only. */
 const isSnsRequest = (req: FastifyRequest) =>
-  req.method === 'POST' && (/^\/sns(\/|\?|$)/.test(req.url) || req.url === '/' || req.url.startsWith('/?'));
+  req.method === 'POST' &&
+  (/^\/sns(\/|\?|$)/.test(req.url) ||
+    ((req.url === '/' || req.url.startsWith('/?')) &&
+      /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')));
 
 /**
  * Every error leaves as application/problem+json (as SNS's XML error on the SNS API, e.g. a body too
