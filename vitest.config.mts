@@ -16,6 +16,7 @@ export default defineConfig({
       '@herald/config': lib('config'),
       '@herald/runtime': lib('runtime'),
       '@herald/delivery': lib('delivery'),
+      '@herald/sns': lib('sns'),
     },
   },
   test: {

@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, launchChromium } from '../support/browser';
@@ -7,8 +8,15 @@ import { ADMIN_KEY, startHerald, type TestHerald } from '../support/herald';
 import { deadLettersOf, deliveryOf, publish as publishMessage } from '../support/herald-api';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
-/** Where the screenshots go: the current ones are committed and shown in the README. */
-const SHOTS = process.env.CONSOLE_SCREENSHOT_DIR ?? resolve(__dirname, '..', '..', 'docs', 'console');
+/**
+ * Where the screenshots go: a private folder, so a test run leaves the checkout as it was; with
+ * UPDATE_SCREENSHOTS=1, docs/console, whose committed pictures the README shows.
+ */
+const SHOTS =
+  process.env.CONSOLE_SCREENSHOT_DIR ??
+  (process.env.UPDATE_SCREENSHOTS
+    ? resolve(__dirname, '..', '..', 'docs', 'console')
+    : join(tmpdir(), `herald-console-shots-${process.pid}`));
 /** Generous for a loaded 2-core machine; every wait ends as soon as the page shows what it waits for. */
 const WAIT_MS = 20_000;
 

@@ -15,6 +15,7 @@ export function subscriptionFixture(overrides: Partial<Subscription> = {}): Subs
     rawDelivery: false,
     deliveryPolicy: null,
     metadata: {},
+    format: 'herald',
     secret: generateSigningSecret(),
     previousSecret: null,
     previousSecretExpiresAt: null,

@@ -15,8 +15,15 @@ import { HealthController } from './health/health.controller';
 import { MessagesController } from './messages/messages.controller';
 import { ProvidersController } from './providers/providers.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SnsAuthenticator } from './sns/sns-authenticator';
+import { SnsPublishActions } from './sns/sns-publish-actions';
+import { SnsSigningKeysController } from './sns/sns-signing-keys.controller';
+import { SnsSubscriptionActions } from './sns/sns-subscription-actions';
+import { SnsTopicActions } from './sns/sns-topic-actions';
+import { SnsController } from './sns/sns.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { TopicsController } from './topics/topics.controller';
+import { TopicsService } from './topics/topics.service';
 
 @Module({})
 export class AppModule {
@@ -39,11 +46,18 @@ export class AppModule {
         ProvidersController,
         HealthController,
         AdminSessionController,
+        SnsSigningKeysController,
+        SnsController,
       ],
       providers: [
         ApiKeyService,
+        TopicsService,
         SubscriptionsService,
         AdminSessions,
+        SnsAuthenticator,
+        SnsTopicActions,
+        SnsSubscriptionActions,
+        SnsPublishActions,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
       ],
     };

@@ -19,8 +19,10 @@ import { sendProblem } from './problem/problem';
 import { ProblemFilter } from './problem/problem.filter';
 import { createValidationPipe } from './problem/validation';
 
-/** Routes that take form posts (Twilio callbacks, RFC 8058 one-click unsubscribe). */
-const FORM_ROUTES = ['/v1/providers/twilio/', '/v1/subscriptions/unsubscribe'];
+/** Routes that take form posts (Twilio callbacks, RFC 8058 one-click unsubscribe, the SNS API). */
+const FORM_ROUTES = ['/v1/providers/twilio/', '/v1/subscriptions/unsubscribe', '/sns'];
+/** The SNS API also answers at the root, where an SDK given Herald's origin alone posts. */
+const isRoot = (url: string) => url === '/' || url.startsWith('/?');
 /** RFC 8058 says one-click POSTs SHOULD be multipart/form-data; that route reads nothing from the body. */
 const UNSUBSCRIBE_ROUTE = '/v1/subscriptions/unsubscribe';
 
@@ -42,6 +44,8 @@ export async function createApiApp(
     bodyLimit: config.maxBodyBytes,
     logger: false,
     trustProxy: true,
+    // An SDK given an endpoint ending in /sns posts to /sns/; every route takes either spelling.
+    routerOptions: { ignoreTrailingSlash: true },
     // A path that does not even decode names nothing that exists: 404, as for any unknown id.
     frameworkErrors: (err: { code?: string; message: string }, _req: FastifyRequest, reply: FastifyReply) => {
       void (err.code === 'FST_ERR_BAD_URL'
@@ -52,6 +56,8 @@ export async function createApiApp(
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
+    // SigV4 signs the body's bytes: the SNS API checks them as they came.
+    rawBody: true,
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', async (req, reply) => {
@@ -59,7 +65,7 @@ export async function createApiApp(
     if (!type || req.method === 'GET' || req.method === 'HEAD') return;
     const isJson = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type);
     const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
-    if (isJson || (isForm && FORM_ROUTES.some((p) => req.url.startsWith(p)))) return;
+    if (isJson || (isForm && (isRoot(req.url) || FORM_ROUTES.some((p) => req.url.startsWith(p))))) return;
     if (/^multipart\/form-data\s*(;|$)/i.test(type) && req.url.startsWith(UNSUBSCRIBE_ROUTE)) return;
     await sendProblem(reply, 415, 'Send the body as application/json.');
   });

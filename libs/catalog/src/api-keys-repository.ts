@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, CreateApiKeyInput } from './catalog-types';
+import type { ApiKeyCredentials, ApiKeyRecord, CreateApiKeyInput } from './catalog-types';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
 import { API_KEY_COLUMNS, toApiKey, type ApiKeyRow } from './row-mappers';
 import type { SqlClient } from './sql-client';
@@ -21,6 +21,25 @@ export class ApiKeysRepository {
       ],
     );
     return toApiKey(rows[0]);
+  }
+
+  /** Gives a key AWS credentials (SigV4 for the SNS API); false if there is no such key. */
+  async attachCredentials(id: string, accessKeyId: string, sealedSecret: string): Promise<boolean> {
+    const { rowCount } = await this.sql.query(
+      'UPDATE api_keys SET access_key_id = $2, sealed_secret = $3 WHERE id = $1',
+      [id, accessKeyId, sealedSecret],
+    );
+    return rowCount > 0;
+  }
+
+  /** The key an access key id belongs to, with its sealed secret (SigV4 verification). */
+  async findCredentials(accessKeyId: string): Promise<ApiKeyCredentials | null> {
+    const { rows } = await this.sql.query<ApiKeyRow & { sealed_secret: string | null }>(
+      `SELECT ${API_KEY_COLUMNS}, sealed_secret FROM api_keys WHERE access_key_id = $1`,
+      [accessKeyId],
+    );
+    const row = rows[0];
+    return row?.sealed_secret ? { key: toApiKey(row), sealedSecret: row.sealed_secret } : null;
   }
 
   async get(id: string): Promise<ApiKeyRecord | null> {

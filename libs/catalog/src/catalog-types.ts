@@ -1,6 +1,7 @@
 import type {
   Attempt,
   Delivery,
+  DeliveryFormat,
   DeliveryPolicyInput,
   DeliveryStatus,
   FilterPolicyScope,
@@ -43,6 +44,7 @@ export interface CreateSubscriptionInput {
   rawDelivery?: boolean;
   deliveryPolicy?: DeliveryPolicyInput | null;
   metadata?: Record<string, unknown>;
+  format?: DeliveryFormat;
   secret: string | null;
   /** sha256 of the confirmation token; the token itself is only ever in the link sent out. */
   confirmationTokenHash?: string | null;
@@ -59,6 +61,7 @@ export interface SubscriptionPatch {
   rawDelivery?: boolean;
   deliveryPolicy?: DeliveryPolicyInput | null;
   metadata?: Record<string, unknown>;
+  format?: DeliveryFormat;
   status?: SubscriptionStatus;
 }
 
@@ -75,6 +78,22 @@ export interface ApiKeyRecord {
   scopes: Scope[];
   /** Topic names the key is limited to; null for all topics. */
   topics: string[] | null;
+  /** The SigV4 access key id of the key's AWS credentials (SNS API), if it has them. */
+  accessKeyId: string | null;
+  createdAt: Date;
+}
+
+/** A key's AWS credentials as stored: the secret access key sealed under HERALD_SECRET_KEY. */
+export interface ApiKeyCredentials {
+  key: ApiKeyRecord;
+  sealedSecret: string;
+}
+
+/** A key that signs SNS-format messages, its private key sealed, its certificate public. */
+export interface SnsSigningKeyRecord {
+  id: string;
+  sealedPrivateKey: string;
+  certificate: string;
   createdAt: Date;
 }
 

@@ -12,7 +12,9 @@ import { migrate } from './migrate';
 import { PgSqlDatabase } from './pg-sql-database';
 import type { SqlClient, SqlDatabase, SqlDialect } from './sql-client';
 import { SQLITE_FILE, SqliteSqlDatabase } from './sqlite-sql-database';
+import { SnsSigningKeysRepository } from './sns-signing-keys-repository';
 import { SubscriptionsRepository } from './subscriptions-repository';
+import { TopicTagsRepository } from './topic-tags-repository';
 import { TopicsRepository } from './topics-repository';
 
 export interface CatalogOptions {
@@ -35,6 +37,8 @@ export class Catalog {
   readonly messages: MessagesRepository;
   readonly deliveries: DeliveriesRepository;
   readonly deadLetters: DeadLettersRepository;
+  readonly topicTags: TopicTagsRepository;
+  readonly snsSigningKeys: SnsSigningKeysRepository;
   readonly events: CatalogEventWriter;
   private closing: Promise<void> | null = null;
 
@@ -48,6 +52,8 @@ export class Catalog {
     this.messages = new MessagesRepository(db);
     this.deliveries = new DeliveriesRepository(db);
     this.deadLetters = new DeadLettersRepository(db);
+    this.topicTags = new TopicTagsRepository(db);
+    this.snsSigningKeys = new SnsSigningKeysRepository(db);
     this.events = new CatalogEventWriter(db);
   }
 

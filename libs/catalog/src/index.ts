@@ -15,6 +15,8 @@ export * from './page';
 export * from './pg-sql-database';
 export * from './sqlite-sql-database';
 export * from './delivery-state';
+export * from './sns-signing-keys-repository';
 export * from './sql-client';
 export * from './subscriptions-repository';
+export * from './topic-tags-repository';
 export * from './topics-repository';

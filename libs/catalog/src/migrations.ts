@@ -150,6 +150,29 @@ const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP TABLE attempts;
   CREATE INDEX messages_topic_id ON messages (topic, id);
   `,
+  // 3: the SNS API: SigV4 credentials of API keys (the secret sealed under HERALD_SECRET_KEY), topic tags,
+  // each subscription's delivery format, and the keys SNS-format messages are signed with.
+  `
+  ALTER TABLE api_keys ADD COLUMN access_key_id text;
+  ALTER TABLE api_keys ADD COLUMN sealed_secret text;
+  CREATE UNIQUE INDEX api_keys_access_key_id ON api_keys (access_key_id);
+
+  ALTER TABLE subscriptions ADD COLUMN format text NOT NULL DEFAULT 'herald' CHECK (format IN ('herald', 'sns'));
+
+  CREATE TABLE topic_tags (
+    topic text NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+    tag_key text NOT NULL,
+    tag_value text NOT NULL,
+    PRIMARY KEY (topic, tag_key)
+  );
+
+  CREATE TABLE sns_signing_keys (
+    id text PRIMARY KEY,
+    sealed_private_key text NOT NULL,
+    certificate text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  `,
 ];
 
 /**
@@ -259,6 +282,28 @@ const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dead_letters_topic_id ON dead_letters (topic, id);
   CREATE INDEX dead_letters_subscription_id ON dead_letters (subscription_id, id);
+  `,
+  // 2: the SNS API, as PostgreSQL's migration 3.
+  `
+  ALTER TABLE api_keys ADD COLUMN access_key_id TEXT;
+  ALTER TABLE api_keys ADD COLUMN sealed_secret TEXT;
+  CREATE UNIQUE INDEX api_keys_access_key_id ON api_keys (access_key_id);
+
+  ALTER TABLE subscriptions ADD COLUMN format TEXT NOT NULL DEFAULT 'herald' CHECK (format IN ('herald', 'sns'));
+
+  CREATE TABLE topic_tags (
+    topic TEXT NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+    tag_key TEXT NOT NULL,
+    tag_value TEXT NOT NULL,
+    PRIMARY KEY (topic, tag_key)
+  );
+
+  CREATE TABLE sns_signing_keys (
+    id TEXT PRIMARY KEY,
+    sealed_private_key TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
   `,
 ];
 

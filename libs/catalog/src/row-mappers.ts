@@ -1,4 +1,5 @@
 import type {
+  DeliveryFormat,
   DeliveryPolicyInput,
   DeliveryStatus,
   FilterPolicyScope,
@@ -55,6 +56,7 @@ export interface SubscriptionRow {
   raw_delivery: boolean;
   delivery_policy: DeliveryPolicyInput | null;
   metadata: Record<string, unknown>;
+  format: DeliveryFormat;
   secret: string | null;
   previous_secret: string | null;
   previous_secret_expires_at: Date | null;
@@ -67,7 +69,7 @@ export interface SubscriptionRow {
 
 export const SUBSCRIPTION_COLUMNS =
   'id, topic, protocol, endpoint, status, filter_policy, filter_policy_scope, raw_delivery, delivery_policy, ' +
-  'metadata, secret, previous_secret, previous_secret_expires_at, confirmation_expires_at, unsubscribe_token, ' +
+  'metadata, format, secret, previous_secret, previous_secret_expires_at, confirmation_expires_at, unsubscribe_token, ' +
   'created_at, updated_at, confirmed_at';
 
 export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
@@ -82,6 +84,7 @@ export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
     rawDelivery: row.raw_delivery,
     deliveryPolicy: row.delivery_policy,
     metadata: row.metadata,
+    format: row.format,
     secret: row.secret,
     previousSecret: row.previous_secret,
     previousSecretExpiresAt: row.previous_secret_expires_at,
@@ -98,13 +101,21 @@ export interface ApiKeyRow {
   name: string;
   scopes: Scope[];
   topics: string[] | null;
+  access_key_id: string | null;
   created_at: Date;
 }
 
-export const API_KEY_COLUMNS = 'id, name, scopes, topics, created_at';
+export const API_KEY_COLUMNS = 'id, name, scopes, topics, access_key_id, created_at';
 
 export function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, name: row.name, scopes: row.scopes, topics: row.topics, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    topics: row.topics,
+    accessKeyId: row.access_key_id,
+    createdAt: row.created_at,
+  };
 }
 
 export interface MessageRow {

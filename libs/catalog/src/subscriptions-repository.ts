@@ -26,9 +26,9 @@ export class SubscriptionsRepository {
         ({ rows: inserted } = await this.sql.query<SubscriptionRow>(
           `INSERT INTO subscriptions (id, topic, protocol, endpoint, status, filter_policy, filter_policy_scope,
              raw_delivery, delivery_policy, metadata, secret, confirmation_token_hash, confirmation_expires_at,
-             unsubscribe_token, confirmed_at)
+             unsubscribe_token, confirmed_at, format)
            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9::text::jsonb, $10::text::jsonb, $11, $12,
-             $13::timestamptz, $14, $15::timestamptz)
+             $13::timestamptz, $14, $15::timestamptz, $16)
            ON CONFLICT (topic, protocol, endpoint) DO NOTHING
            RETURNING ${SUBSCRIPTION_COLUMNS}`,
           [
@@ -47,6 +47,7 @@ export class SubscriptionsRepository {
             timeParam(input.confirmationExpiresAt),
             input.unsubscribeToken,
             timeParam(input.confirmedAt),
+            input.format ?? 'herald',
           ],
         ));
       } catch (err) {
@@ -94,6 +95,16 @@ export class SubscriptionsRepository {
     return toPage(rows, limit, toSubscription, (s) => s.id);
   }
 
+  /** Every topic's subscriptions ordered by id (the SNS API's ListSubscriptions). */
+  async listAll(page?: PageRequest): Promise<Page<SubscriptionRecord>> {
+    const limit = pageLimit(page);
+    const { rows } = await this.sql.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > $1 ORDER BY id LIMIT $2`,
+      [pageCursor(page), limit + 1],
+    );
+    return toPage(rows, limit, toSubscription, (s) => s.id);
+  }
+
   /** The fan-out's page: active subscriptions of a topic after `afterId`, ordered by id. */
   async listActivePage(topic: string, afterId: string | null, limit: number): Promise<SubscriptionRecord[]> {
     const { rows } = await this.sql.query<SubscriptionRow>(
@@ -121,6 +132,7 @@ export class SubscriptionsRepository {
     if (patch.deliveryPolicy !== undefined)
       set('delivery_policy', jsonParam(patch.deliveryPolicy), '::text::jsonb');
     if (patch.metadata !== undefined) set('metadata', jsonParam(patch.metadata), '::text::jsonb');
+    if (patch.format !== undefined) set('format', patch.format);
     if (patch.status !== undefined) set('status', patch.status);
     if (sets.length === 0) return this.get(id);
     return this.one(

@@ -22,6 +22,8 @@ export interface ConfirmationRequest extends RequestBase {
   messageId: string;
   token: string;
   confirmUrl: string;
+  /** SNS-format subscriptions also get an UnsubscribeConfirmation when unsubscribed through SNS. */
+  snsType?: 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
 }
 
 export type DeliveryRequest = NotificationRequest | ConfirmationRequest;

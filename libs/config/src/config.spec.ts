@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       twilio: null,
       logFormat: 'auto',
       metricsPort: 9464,
+      secretKey: null,
+      sns: { region: 'us-east-1', accountId: '000000000000' },
     });
     expect([...c.roles]).toEqual(['api', 'worker']);
     expect(c.databaseUrl).toMatch(/\.data\/catalog$/);
@@ -35,8 +37,13 @@ describe('loadConfig', () => {
       TWILIO_FROM: '+14155550100',
       LOG_FORMAT: 'json',
       METRICS_PORT: '9100',
+      HERALD_SECRET_KEY: 'ab'.repeat(32),
+      SNS_REGION: 'eu-central-1',
+      SNS_ACCOUNT_ID: '123456789012',
     });
+    expect(c.secretKey).toEqual(Buffer.alloc(32, 0xab));
     expect(c).toMatchObject({
+      sns: { region: 'eu-central-1', accountId: '123456789012' },
       port: 8080,
       publicBaseUrl: 'http://localhost:8080',
       redisUrlDefaulted: false,
@@ -64,18 +71,22 @@ describe('loadConfig', () => {
     [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_FROM: '+1' }, /set together/],
     [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't' }, /TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID/],
     [{ SMTP_URL: 'https://mail' }, /SMTP_URL must use smtp: or smtps:/],
+    [{ HERALD_SECRET_KEY: 'ab'.repeat(16) }, /HERALD_SECRET_KEY must be 32 bytes/],
+    [{ SNS_REGION: 'US East' }, /SNS_REGION must be a region name/],
+    [{ SNS_ACCOUNT_ID: '12345' }, /SNS_ACCOUNT_ID must be 12 digits/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('lists every problem at once and never echoes the admin key', () => {
+  it('lists every problem at once and never echoes the admin key or the secret key', () => {
     try {
-      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'tiny-secret' });
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'tiny-secret', HERALD_SECRET_KEY: 'sesame' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).problems).toHaveLength(3);
+      expect((err as ConfigError).problems).toHaveLength(4);
       expect((err as Error).message).not.toContain('tiny-secret');
+      expect((err as Error).message).not.toContain('sesame');
     }
   });
 });

@@ -1,3 +1,4 @@
+import { parseSecretKey } from '@herald/core';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -37,6 +38,13 @@ export interface LambdaConfig {
   endpoint: string | null;
 }
 
+/** Where SNS ARNs say Herald's topics live (`arn:aws:sns:{region}:{accountId}:{topic}`). */
+export interface SnsConfig {
+  /** The region in ARNs, and the one SigV4 signatures must be scoped to. */
+  region: string;
+  accountId: string;
+}
+
 export interface HeraldConfig {
   port: number;
   host: string;
@@ -65,6 +73,8 @@ export interface HeraldConfig {
   databaseUrl: string;
   dataDir: string;
   adminApiKey: string | null;
+  /** HERALD_SECRET_KEY (32 bytes): seals stored secrets; null: the one kept in the data folder. */
+  secretKey: Buffer | null;
   roles: ReadonlySet<Role>;
   logLevel: string;
   logFormat: LogFormat;
@@ -91,6 +101,7 @@ export interface HeraldConfig {
   smtp: SmtpConfig;
   twilio: TwilioConfig | null;
   lambda: LambdaConfig;
+  sns: SnsConfig;
 }
 
 /** Up to this many shards (message ids name their shard in 10 bits). */
@@ -233,6 +244,21 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
   if (adminApiKey !== null && adminApiKey.length < 16)
     problems.push('ADMIN_API_KEY must be at least 16 characters');
 
+  const secretKeyText = str('HERALD_SECRET_KEY');
+  const secretKey = secretKeyText === null ? null : parseSecretKey(secretKeyText);
+  if (secretKeyText !== null && secretKey === null) {
+    problems.push(
+      'HERALD_SECRET_KEY must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)',
+    );
+  }
+
+  const snsRegion = str('SNS_REGION') ?? 'us-east-1';
+  if (!/^[a-z][a-z0-9-]{0,62}[a-z0-9]$/.test(snsRegion))
+    problems.push(`SNS_REGION must be a region name such as us-east-1 (got "${snsRegion}")`);
+  const snsAccountId = str('SNS_ACCOUNT_ID') ?? '000000000000';
+  if (!/^\d{12}$/.test(snsAccountId))
+    problems.push(`SNS_ACCOUNT_ID must be 12 digits (got "${snsAccountId}")`);
+
   const accountSid = str('TWILIO_ACCOUNT_SID');
   const authToken = str('TWILIO_AUTH_TOKEN');
   const twilioFrom = str('TWILIO_FROM');
@@ -268,6 +294,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     databaseUrl,
     dataDir,
     adminApiKey,
+    secretKey,
     roles,
     logLevel,
     logFormat,
@@ -308,6 +335,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
       sessionToken: str('AWS_SESSION_TOKEN'),
       endpoint: url('LAMBDA_ENDPOINT_URL', ['http:', 'https:']),
     },
+    sns: { region: snsRegion, accountId: snsAccountId },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,6 +1,7 @@
 export * from './types';
 export * from './ids';
 export * from './signing';
+export * from './secret-box';
 export * from './outcome';
 export * from './backoff';
 export * from './delivery-policy';

@@ -14,6 +14,13 @@ export type Scope = (typeof SCOPES)[number];
 
 export type FilterPolicyScope = 'attributes' | 'body';
 
+/**
+ * What HTTP, email and Lambda receivers get: Herald's own documents (Standard Webhooks signed) or SNS's
+ * JSON documents, signed as SNS signs them, for receivers written for AWS SNS.
+ */
+export const DELIVERY_FORMATS = ['herald', 'sns'] as const;
+export type DeliveryFormat = (typeof DELIVERY_FORMATS)[number];
+
 /** A validation failure on one field of a request, as carried in problem+json `errors`. */
 export interface FieldError {
   field: string;
@@ -49,6 +56,7 @@ export interface Subscription {
   rawDelivery: boolean;
   deliveryPolicy: DeliveryPolicyInput | null;
   metadata: Record<string, unknown>;
+  format: DeliveryFormat;
   /** `whsec_…` signing secret (webhook and function); null for email and SMS. */
   secret: string | null;
   /** The secret before the last rotation, still used beside `secret` until `previousSecretExpiresAt`. */

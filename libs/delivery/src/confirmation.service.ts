@@ -12,7 +12,8 @@ import { safeSend, topicView } from './safe-send';
 
 /**
  * Sends subscription confirmations (webhook: a signed SubscriptionConfirmation POST; email: the
- * confirm link). Retried like deliveries, but never dead-lettered: the operator can resend one.
+ * confirm link), and the UnsubscribeConfirmation SNS-format subscriptions get once unsubscribed.
+ * Retried like deliveries, but never dead-lettered: the operator can resend one.
  */
 @Injectable()
 export class ConfirmationService {
@@ -27,7 +28,8 @@ export class ConfirmationService {
   async send(job: JobHandle<ConfirmationJob>): Promise<void> {
     const data = job.data;
     const sub = await this.catalog.subscriptions.get(data.subscriptionId);
-    if (!sub || sub.status !== 'pending') return;
+    const awaited = data.snsType === 'UnsubscribeConfirmation' ? 'unsubscribed' : 'pending';
+    if (!sub || sub.status !== awaited) return;
     const topic = await this.cache.topic(sub.topic);
     const links = linksFor(this.config, sub, data.token);
     const adapter = this.channels.adapter(sub.protocol);
@@ -42,6 +44,7 @@ export class ConfirmationService {
       unsubscribeUrl: links.unsubscribeUrl,
       token: data.token,
       confirmUrl: links.confirmUrl,
+      ...(data.snsType ? { snsType: data.snsType } : {}),
     });
     if (outcome.result === 'delivered') {
       this.log.info({ subscriptionId: sub.id }, 'confirmation sent');

@@ -1,6 +1,7 @@
 import type { HeraldConfig } from '@herald/config';
 import { MessageStore, Publisher, RateLimiter, Shards, type RedisClient } from '@herald/queue';
 import { HERALD_CONFIG, HeraldMetrics, LOGGER, REDIS } from '@herald/runtime';
+import { SnsDocuments } from '@herald/sns';
 import { Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { CatalogCache } from './catalog-cache';
@@ -16,8 +17,9 @@ import { WorkerService } from './worker.service';
   providers: [
     {
       provide: ChannelRegistry,
-      useFactory: (config: HeraldConfig, log: Logger) => createChannelRegistry(config, log),
-      inject: [HERALD_CONFIG, LOGGER],
+      useFactory: (config: HeraldConfig, log: Logger, sns: SnsDocuments) =>
+        createChannelRegistry(config, log, sns),
+      inject: [HERALD_CONFIG, LOGGER, SnsDocuments],
     },
     {
       provide: RateLimiter,

@@ -38,6 +38,8 @@ export interface ConfirmationJob {
   sendId: string;
   subscriptionId: string;
   token: string;
+  /** Set for the UnsubscribeConfirmation an SNS-format subscription gets; absent for a confirmation. */
+  snsType?: 'UnsubscribeConfirmation';
 }
 
 export type DeliveryJob = NotificationJob | DeliveryBatchJob | ConfirmationJob;

@@ -5,3 +5,4 @@ export * from './load-config-or-exit';
 export * from './herald-metrics';
 export * from './readiness';
 export * from './operations-server';
+export * from './secret-key';

@@ -1,5 +1,6 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
+import { SecretBox } from '@herald/core';
 import {
   ChangeNotifier,
   createRedisClient,
@@ -8,6 +9,7 @@ import {
   Shards,
   type RedisClient,
 } from '@herald/queue';
+import { SnsArns, SnsDocuments, SnsKeyring } from '@herald/sns';
 import {
   Global,
   Inject,
@@ -20,6 +22,7 @@ import type { Logger } from 'pino';
 import { HeraldMetrics } from './herald-metrics';
 import { OperationsServer } from './operations-server';
 import { Readiness } from './readiness';
+import { openSecretBox } from './secret-key';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Closes the shared connections last, after every worker and server has drained. */
@@ -41,8 +44,9 @@ export class InfraLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Config, logger, Redis (one server or a cluster), the catalog and the shards' queue producers,
- * shared by the API and the workers. The catalog is opened (and migrated) before anything else starts.
+ * Config, logger, Redis (one server or a cluster), the catalog, the shards' queue producers and the
+ * sealed-secret and SNS signing keys, shared by the API and the workers. The catalog is opened (and
+ * migrated) before anything else starts.
  */
 @Global()
 @Module({})
@@ -92,6 +96,19 @@ export class InfraModule {
         Readiness,
         // A worker-only process has no API server: this one answers its probes and scrapes.
         ...(config.roles.has('api') ? [] : [OperationsServer]),
+        { provide: SecretBox, useFactory: () => openSecretBox(config, logger) },
+        { provide: SnsArns, useValue: new SnsArns(config.sns) },
+        {
+          provide: SnsKeyring,
+          useFactory: (catalog: Catalog, box: SecretBox) => new SnsKeyring(catalog.snsSigningKeys, box),
+          inject: [Catalog, SecretBox],
+        },
+        {
+          provide: SnsDocuments,
+          useFactory: (keyring: SnsKeyring, arns: SnsArns) =>
+            new SnsDocuments({ arns, publicBaseUrl: config.publicBaseUrl, signer: keyring }),
+          inject: [SnsKeyring, SnsArns],
+        },
         InfraLifecycle,
       ],
       exports: [
@@ -104,6 +121,10 @@ export class InfraModule {
         ChangeNotifier,
         HeraldMetrics,
         Readiness,
+        SecretBox,
+        SnsArns,
+        SnsKeyring,
+        SnsDocuments,
       ],
     };
   }

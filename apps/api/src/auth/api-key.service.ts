@@ -1,11 +1,11 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
-import { newId, randomToken, type Scope } from '@herald/core';
+import { newId, randomToken, SecretBox, type Scope } from '@herald/core';
 import { HERALD_CONFIG } from '@herald/runtime';
 import { ChangeNotifier } from '@herald/queue';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from './principal';
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -17,6 +17,33 @@ const ADMIN_PRINCIPAL: Principal = {
   topics: null,
 };
 
+/** AWS's shape: 20 upper-case letters and digits (base32 here), 40 characters of secret. */
+const newAccessKeyId = () => `HKIA${base32(randomBytes(10))}`;
+const newSecretAccessKey = () => randomBytes(30).toString('base64');
+const sealContext = (keyId: string) => `api-key:${keyId}`;
+
+function base32(bytes: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/** A principal and the SigV4 secret its access key signs with. */
+export interface AccessKeyPrincipal {
+  principal: Principal;
+  secretAccessKey: string;
+}
+
 /** A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once. */
 const KEY_CACHE_MS = 60_000;
 
@@ -26,10 +53,16 @@ export class ApiKeyService implements OnModuleInit {
   private readonly adminHash: Buffer | null;
   /** hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. */
   private readonly known = new LRUCache<string, Principal>({ max: 10_000, ttl: KEY_CACHE_MS });
+  /** access key id → principal and opened secret, so a SigV4 request costs no catalog read or decryption. */
+  private readonly knownAccessKeys = new LRUCache<string, AccessKeyPrincipal>({
+    max: 10_000,
+    ttl: KEY_CACHE_MS,
+  });
 
   constructor(
     private readonly catalog: Catalog,
     private readonly changes: ChangeNotifier,
+    private readonly box: SecretBox,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
   ) {
     this.adminHash = config.adminApiKey ? Buffer.from(hashApiKey(config.adminApiKey), 'hex') : null;
@@ -63,6 +96,26 @@ export class ApiKeyService implements OnModuleInit {
     return principal;
   }
 
+  /** The principal of an SigV4 access key id, with its secret; null for an unknown id. */
+  async resolveAccessKey(accessKeyId: string): Promise<AccessKeyPrincipal | null> {
+    const hit = this.knownAccessKeys.get(accessKeyId);
+    if (hit) return hit;
+    if (!/^HKIA[A-Z2-7]{16}$/.test(accessKeyId)) return null;
+    const found = await this.catalog.apiKeys.findCredentials(accessKeyId);
+    if (!found) return null;
+    const entry: AccessKeyPrincipal = {
+      principal: {
+        keyId: found.key.id,
+        name: found.key.name,
+        scopes: new Set(found.key.scopes),
+        topics: found.key.topics,
+      },
+      secretAccessKey: this.box.open(found.sealedSecret, sealContext(found.key.id)),
+    };
+    this.knownAccessKeys.set(accessKeyId, entry);
+    return entry;
+  }
+
   /** Deletes a key; it stops working in this process at once and in every other one on the notice. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.catalog.apiKeys.delete(id);
@@ -76,9 +129,12 @@ export class ApiKeyService implements OnModuleInit {
   private evict(keyId: string): void {
     for (const [hash, principal] of this.known.entries())
       if (principal.keyId === keyId) this.known.delete(hash);
+    for (const [id, entry] of this.knownAccessKeys.entries())
+      if (entry.principal.keyId === keyId) this.knownAccessKeys.delete(id);
   }
 
-  async create(input: { name: string; scopes: Scope[]; topics: string[] | null }) {
+  /** Issues a key, and with `awsCredentials` an access key id and secret for SigV4 (the SNS API). */
+  async create(input: { name: string; scopes: Scope[]; topics: string[] | null; awsCredentials?: boolean }) {
     const key = `hk_${randomToken(32)}`;
     const id = newId('key');
     const created = await this.catalog.apiKeys.create({
@@ -88,6 +144,20 @@ export class ApiKeyService implements OnModuleInit {
       scopes: input.scopes,
       topics: input.topics,
     });
-    return { ...created, key };
+    if (!input.awsCredentials) return { ...created, key, secretAccessKey: null };
+    const accessKeyId = newAccessKeyId();
+    const secretAccessKey = newSecretAccessKey();
+    try {
+      await this.catalog.apiKeys.attachCredentials(
+        id,
+        accessKeyId,
+        this.box.seal(secretAccessKey, sealContext(id)),
+      );
+    } catch (err) {
+      // No key without the credentials it was asked for.
+      await this.catalog.apiKeys.delete(id);
+      throw err;
+    }
+    return { ...created, key, accessKeyId, secretAccessKey };
   }
 }

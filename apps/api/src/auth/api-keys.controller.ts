@@ -6,6 +6,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsOptional,
   IsString,
@@ -41,6 +42,11 @@ export class CreateApiKeyDto {
   @ArrayMaxSize(1000)
   @Matches(/^[A-Za-z0-9_-]{1,256}$/, { each: true, message: 'each topic must be a topic name' })
   topics?: string[];
+
+  @ApiPropertyOptional({ description: 'also issue an access key id and secret for the SNS API (SigV4)' })
+  @IsOptional()
+  @IsBoolean()
+  awsCredentials?: boolean;
 }
 
 const KEY_ID = /^key_[0-9A-Z]{26}$/;
@@ -61,6 +67,7 @@ export class ApiKeysController {
       name: dto.name,
       scopes: [...new Set(dto.scopes)],
       topics: dto.topics ?? null,
+      awsCredentials: dto.awsCredentials,
     });
     return {
       id: created.id,
@@ -69,6 +76,9 @@ export class ApiKeysController {
       topics: created.topics,
       createdAt: created.createdAt,
       key: created.key,
+      ...(created.secretAccessKey
+        ? { accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey }
+        : {}),
     };
   }
 
@@ -89,6 +99,7 @@ export class ApiKeysController {
         name: k.name,
         scopes: k.scopes,
         topics: k.topics,
+        accessKeyId: k.accessKeyId,
         createdAt: k.createdAt,
       })),
       nextCursor: result.nextCursor,

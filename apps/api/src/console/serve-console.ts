@@ -1,7 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SAME_ORIGIN_CSP } from '../admin/queue-dashboard';
 import { sendProblem } from '../problem/problem';
@@ -29,7 +29,18 @@ export async function serveConsole(app: NestFastifyApplication, dir = defaultCon
     fastify.get(`${CONSOLE_PATH}/*`, notBuilt);
     return;
   }
-  fastify.get(CONSOLE_PATH, async (_req, reply) => reply.redirect(`${CONSOLE_PATH}/`, 302));
+  // The router ignores trailing slashes (the SNS API needs it), so /console/ also lands here: only
+  // the bare path is redirected, the other is the app itself.
+  fastify.get(CONSOLE_PATH, async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (path === CONSOLE_PATH) return reply.redirect(`${CONSOLE_PATH}/`, 302);
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', SAME_ORIGIN_CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .send(readFileSync(join(dir, 'index.html')));
+  });
   await fastify.register(fastifyStatic, {
     root: dir,
     prefix: `${CONSOLE_PATH}/`,

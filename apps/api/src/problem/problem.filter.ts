@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { errorResponse, SnsError } from '@herald/sns';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { problem, ProblemException, type ProblemBody } from './problem';
 
@@ -61,7 +63,19 @@ export function isUnavailable(err: unknown): boolean {
   );
 }
 
-/** Every error leaves as application/problem+json; anything unexpected is logged and answered 500. */
+const SNS_CODES: Record<number, string> = { 404: 'NotFound', 413: 'RequestEntityTooLarge' };
+
+/** Requests to the SNS API (at the root: form posts only), whose clients read XML errors only. */
+const isSnsRequest = (req: FastifyRequest) =>
+  req.method === 'POST' &&
+  (/^\/sns(\/|\?|$)/.test(req.url) ||
+    ((req.url === '/' || req.url.startsWith('/?')) &&
+      /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')));
+
+/**
+ * Every error leaves as application/problem+json (as SNS's XML error on the SNS API, e.g. a body too
+ * large); anything unexpected is logged and answered 500.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   constructor(
@@ -103,6 +117,14 @@ export class ProblemFilter implements ExceptionFilter {
         this.log.error({ err: exception }, 'unhandled error');
         body = problem(500, 'Something went wrong on our side; it has been logged.');
       }
+    }
+    if (isSnsRequest(host.switchToHttp().getRequest<FastifyRequest>())) {
+      const code = SNS_CODES[body.status] ?? (body.status >= 500 ? 'InternalError' : 'InvalidParameter');
+      void reply
+        .status(body.status)
+        .header('content-type', 'text/xml; charset=utf-8')
+        .send(errorResponse(new SnsError(code, body.status, body.detail), randomUUID()));
+      return;
     }
     void reply
       .status(body.status)

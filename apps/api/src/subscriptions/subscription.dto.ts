@@ -1,8 +1,28 @@
-import { PROTOCOLS, SUBSCRIPTION_STATUSES, type Protocol, type SubscriptionStatus } from '@herald/core';
+import {
+  DELIVERY_FORMATS,
+  PROTOCOLS,
+  SUBSCRIPTION_STATUSES,
+  type DeliveryFormat,
+  type Protocol,
+  type SubscriptionStatus,
+} from '@herald/core';
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { DeliveryPolicyDto } from '../topics/topic.dto';
 import { PageQuery } from '../common.dto';
+
+/** `format`: what receivers get, Herald's documents or SNS's. */
+const DeliveryFormatProperty = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      enum: DELIVERY_FORMATS,
+      default: 'herald',
+      description: "what receivers get: Herald's documents, or SNS's (webhook, email, Lambda functions)",
+    }),
+    IsOptional(),
+    IsIn(DELIVERY_FORMATS, { message: `must be one of ${DELIVERY_FORMATS.join(', ')}` }),
+  );
 
 export class CreateSubscriptionDto {
   @ApiProperty({ enum: PROTOCOLS })
@@ -38,6 +58,9 @@ export class CreateSubscriptionDto {
   @IsObject()
   deliveryPolicy?: Record<string, unknown>;
 
+  @DeliveryFormatProperty()
+  format?: DeliveryFormat;
+
   @ApiPropertyOptional({ default: false, description: 'admin keys only: start active without confirmation' })
   @IsOptional()
   @IsBoolean()
@@ -69,6 +92,9 @@ export class UpdateSubscriptionDto {
   @IsOptional()
   @IsObject()
   deliveryPolicy?: Record<string, unknown> | null;
+
+  @DeliveryFormatProperty()
+  format?: DeliveryFormat;
 
   @ApiPropertyOptional({ enum: ['active', 'paused'] })
   @IsOptional()

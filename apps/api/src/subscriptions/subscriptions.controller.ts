@@ -27,7 +27,7 @@ import {
   UpdateSubscriptionDto,
 } from './subscription.dto';
 import { subscriptionBody } from './subscription-body';
-import { subscriptionView, SubscriptionsService } from './subscriptions.service';
+import { SubscriptionsService } from './subscriptions.service';
 
 const wantsJson = (accept: string | undefined) =>
   !!accept && accept.includes('application/json') && !accept.includes('text/html');
@@ -54,8 +54,8 @@ export class SubscriptionsController {
     const { subscription, created } = await this.subs.create(name, dto, p);
     void reply.status(created ? 201 : 200);
     return created && subscription.secret
-      ? { ...subscriptionView(subscription), secret: subscription.secret }
-      : subscriptionView(subscription);
+      ? { ...this.subs.view(subscription), secret: subscription.secret }
+      : this.subs.view(subscription);
   }
 
   @Get('topics/:name/subscriptions')
@@ -67,7 +67,7 @@ export class SubscriptionsController {
       { status: q.status, protocol: q.protocol },
       pageOf(q),
     );
-    return { items: result.items.map(subscriptionView), nextCursor: result.nextCursor };
+    return { items: result.items.map((s) => this.subs.view(s)), nextCursor: result.nextCursor };
   }
 
   // Public routes first: "confirm" and "unsubscribe" must not be taken for ids.
@@ -80,7 +80,7 @@ export class SubscriptionsController {
   ) {
     const sub = await this.subs.confirm(q.token);
     if (!sub) throw notFound('A pending confirmation for this token');
-    if (wantsJson(accept)) return reply.status(200).send(subscriptionView(sub));
+    if (wantsJson(accept)) return reply.status(200).send(this.subs.view(sub));
     return reply.status(200).type('text/html; charset=utf-8').send(confirmedPage(sub.topic));
   }
 
@@ -114,7 +114,7 @@ export class SubscriptionsController {
   @Get('subscriptions/:id')
   @RequireScope('read')
   async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    return subscriptionView(await this.subs.find(id, p));
+    return this.subs.view(await this.subs.find(id, p));
   }
 
   @Patch('subscriptions/:id')
@@ -122,7 +122,7 @@ export class SubscriptionsController {
   @ApiBody({ type: UpdateSubscriptionDto })
   async update(@Param('id') id: string, @Body() raw: unknown, @CurrentPrincipal() p: Principal) {
     const dto = await subscriptionBody(UpdateSubscriptionDto, raw);
-    return subscriptionView(await this.subs.update(id, dto, p));
+    return this.subs.view(await this.subs.update(id, dto, p));
   }
 
   @Delete('subscriptions/:id')

@@ -5,6 +5,7 @@ import {
   randomToken,
   validateDeliveryPolicy,
   validateFilterPolicy,
+  type DeliveryFormat,
   type FieldError,
   type FilterPolicyScope,
   type Subscription,
@@ -12,6 +13,7 @@ import {
 } from '@herald/core';
 import { ChangeNotifier, Shards } from '@herald/queue';
 import { ChannelRegistry } from '@herald/delivery';
+import { SnsArns } from '@herald/sns';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { assertTopic, isAdmin, type Principal } from '../auth/principal';
@@ -26,9 +28,10 @@ const SUB_ID = /^sub_[0-9A-Z]{26}$/;
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** The subscription as the API shows it: never its secrets or tokens. */
-export function subscriptionView(s: Subscription) {
+export function subscriptionView(s: Subscription, arns: SnsArns) {
   return {
     id: s.id,
+    arn: arns.subscription(s.topic, s.id),
     topic: s.topic,
     protocol: s.protocol,
     endpoint: s.endpoint,
@@ -37,6 +40,7 @@ export function subscriptionView(s: Subscription) {
     filterPolicyScope: s.filterPolicyScope,
     rawDelivery: s.rawDelivery,
     deliveryPolicy: s.deliveryPolicy,
+    format: s.format,
     metadata: s.metadata,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
@@ -49,6 +53,24 @@ function checkFilter(policy: unknown, scope: FilterPolicyScope, errors: FieldErr
   errors.push(...validateFilterPolicy(policy, scope));
 }
 
+/** SNS's documents exist for HTTP, email (email-json) and Lambda receivers only. */
+function checkFormat(
+  format: DeliveryFormat | undefined,
+  sub: Pick<Subscription, 'protocol' | 'endpoint'>,
+  errors: FieldError[],
+): void {
+  if (format !== 'sns') return;
+  const ok =
+    sub.protocol === 'webhook' ||
+    sub.protocol === 'email' ||
+    (sub.protocol === 'function' && sub.endpoint.startsWith('arn:'));
+  if (!ok)
+    errors.push({
+      field: 'format',
+      message: 'sns is a format for webhook, email and Lambda function subscriptions only',
+    });
+}
+
 @Injectable()
 export class SubscriptionsService {
   constructor(
@@ -56,7 +78,12 @@ export class SubscriptionsService {
     private readonly channels: ChannelRegistry,
     private readonly shards: Shards,
     private readonly changes: ChangeNotifier,
+    private readonly arns: SnsArns,
   ) {}
+
+  view(s: Subscription) {
+    return subscriptionView(s, this.arns);
+  }
 
   async create(topic: string, dto: CreateSubscriptionDto, principal: Principal) {
     if (!TOPIC_NAME.test(topic) || !(await this.catalog.topics.get(topic)))
@@ -76,6 +103,7 @@ export class SubscriptionsService {
     if (dto.metadata && Buffer.byteLength(JSON.stringify(dto.metadata)) > METADATA_MAX_BYTES) {
       errors.push({ field: 'metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
     }
+    if (endpoint.ok) checkFormat(dto.format, { protocol: dto.protocol, endpoint: endpoint.endpoint }, errors);
     if (errors.length > 0 || !endpoint.ok) throw validationFailed(errors);
 
     const needsConfirmation =
@@ -93,6 +121,7 @@ export class SubscriptionsService {
       rawDelivery: dto.rawDelivery ?? false,
       deliveryPolicy: dto.deliveryPolicy ?? null,
       metadata: dto.metadata ?? {},
+      format: dto.format ?? 'herald',
       secret: dto.protocol === 'webhook' || dto.protocol === 'function' ? generateSigningSecret() : null,
       confirmationTokenHash: token ? hashToken(token) : null,
       confirmationExpiresAt: token ? new Date(now.getTime() + CONFIRMATION_TTL_MS) : null,
@@ -122,6 +151,7 @@ export class SubscriptionsService {
     if (dto.filterPolicy !== undefined || dto.filterPolicyScope !== undefined)
       checkFilter(policy, scope, errors);
     errors.push(...validateDeliveryPolicy(dto.deliveryPolicy));
+    checkFormat(dto.format, sub, errors);
     if (errors.length > 0) throw validationFailed(errors);
     if (dto.status !== undefined && dto.status !== sub.status) {
       const allowed: SubscriptionStatus[] = dto.status === 'paused' ? ['active'] : ['paused', 'disabled'];
@@ -134,6 +164,7 @@ export class SubscriptionsService {
       ...(dto.filterPolicyScope !== undefined ? { filterPolicyScope: dto.filterPolicyScope } : {}),
       ...(dto.rawDelivery !== undefined ? { rawDelivery: dto.rawDelivery } : {}),
       ...(dto.deliveryPolicy !== undefined ? { deliveryPolicy: dto.deliveryPolicy } : {}),
+      ...(dto.format !== undefined ? { format: dto.format } : {}),
       ...(dto.status !== undefined ? { status: dto.status } : {}),
     });
     if (!updated) throw notFound(`Subscription "${id}"`);
@@ -151,13 +182,7 @@ export class SubscriptionsService {
     const sub = await this.find(id, principal);
     if (sub.status !== 'pending')
       throw conflict(`The subscription is ${sub.status}; only a pending one is confirmed.`);
-    const token = randomToken();
-    await this.catalog.subscriptions.setConfirmationToken(
-      id,
-      hashToken(token),
-      new Date(Date.now() + CONFIRMATION_TTL_MS),
-    );
-    await this.sendConfirmation(sub, token);
+    await this.sendConfirmation(sub, await this.newConfirmationToken(id));
   }
 
   async rotateSecret(id: string, principal: Principal): Promise<string> {
@@ -171,11 +196,15 @@ export class SubscriptionsService {
     return secret;
   }
 
-  /** Confirms by token; null when the token is unknown or expired. */
-  async confirm(token: string): Promise<Subscription | null> {
+  /**
+   * Confirms by token (of a subscription to `topic`, when given); null when the token is unknown or
+   * expired. An unsubscribed subscription holds a
+   * token only when its UnsubscribeConfirmation offered one (SNS's "restore the subscription").
+   */
+  async confirm(token: string, topic?: string): Promise<Subscription | null> {
     const sub = await this.catalog.subscriptions.findByConfirmationTokenHash(hashToken(token));
-    if (!sub) return null;
-    if (sub.status === 'pending') {
+    if (!sub || (topic !== undefined && sub.topic !== topic)) return null;
+    if (sub.status === 'pending' || sub.status === 'unsubscribed') {
       await this.catalog.subscriptions.setStatus(sub.id, 'active', new Date());
       await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
       return { ...sub, status: 'active' };
@@ -197,12 +226,57 @@ export class SubscriptionsService {
     return { ...sub, status: 'unsubscribed' };
   }
 
-  private async sendConfirmation(sub: Subscription, token: string): Promise<void> {
+  /**
+   * Unsubscribes as SNS does (its Unsubscribe action and UnsubscribeURL): the subscription stays, as
+   * `unsubscribed`, and an SNS-format webhook gets an UnsubscribeConfirmation whose SubscribeURL restores it.
+   */
+  async unsubscribeAsSns(sub: Subscription): Promise<Subscription> {
+    if (sub.status === 'unsubscribed') return sub;
+    await this.catalog.subscriptions.setStatus(sub.id, 'unsubscribed');
+    await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
+    if (sub.format === 'sns' && sub.protocol === 'webhook') {
+      const token = await this.newConfirmationToken(sub.id);
+      await this.sendConfirmation(sub, token, 'UnsubscribeConfirmation');
+    }
+    return { ...sub, status: 'unsubscribed' };
+  }
+
+  /** Subscribes an unsubscribed endpoint again: pending with a new confirmation, or active where none is needed. */
+  async resubscribe(sub: Subscription): Promise<Subscription> {
+    const needsConfirmation = sub.protocol === 'webhook' || sub.protocol === 'email';
+    let token: string | null = null;
+    if (needsConfirmation) {
+      token = await this.newConfirmationToken(sub.id);
+      await this.catalog.subscriptions.setStatus(sub.id, 'pending');
+    } else {
+      await this.catalog.subscriptions.setStatus(sub.id, 'active', new Date());
+    }
+    await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
+    if (token) await this.sendConfirmation(sub, token);
+    return (await this.catalog.subscriptions.get(sub.id)) ?? sub;
+  }
+
+  private async newConfirmationToken(id: string): Promise<string> {
+    const token = randomToken();
+    await this.catalog.subscriptions.setConfirmationToken(
+      id,
+      hashToken(token),
+      new Date(Date.now() + CONFIRMATION_TTL_MS),
+    );
+    return token;
+  }
+
+  private async sendConfirmation(
+    sub: Subscription,
+    token: string,
+    snsType?: 'UnsubscribeConfirmation',
+  ): Promise<void> {
     await this.shards.byHash(sub.id).queues.addConfirmation(sub.protocol, {
       kind: 'SubscriptionConfirmation',
       sendId: newId('msg'),
       subscriptionId: sub.id,
       token,
+      ...(snsType ? { snsType } : {}),
     });
   }
 }

@@ -1,57 +1,32 @@
-import { Catalog, ConflictError } from '@herald/catalog';
-import { validateDeliveryPolicy, type DeliveryPolicyInput, type Topic } from '@herald/core';
-import { ChangeNotifier } from '@herald/queue';
+import { Catalog } from '@herald/catalog';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, canUseTopic, type Principal } from '../auth/principal';
+import { canUseTopic, type Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
-import { conflict, notFound, validationFailed } from '../problem/problem';
-import { CreateTopicDto, TOPIC_NAME, UpdateTopicDto } from './topic.dto';
-
-export function topicView(t: Topic) {
-  return {
-    name: t.name,
-    displayName: t.displayName,
-    description: t.description,
-    deliveryPolicy: t.deliveryPolicy,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt,
-  };
-}
-
-function checkPolicy(policy: unknown): DeliveryPolicyInput | null | undefined {
-  const errors = validateDeliveryPolicy(policy);
-  if (errors.length > 0) throw validationFailed(errors);
-  return policy as DeliveryPolicyInput | null | undefined;
-}
+import { CreateTopicDto, UpdateTopicDto } from './topic.dto';
+import { TopicsService } from './topics.service';
 
 @ApiTags('topics')
 @ApiBearerAuth()
 @Controller('v1/topics')
 export class TopicsController {
   constructor(
+    private readonly topics: TopicsService,
     private readonly catalog: Catalog,
-    private readonly changes: ChangeNotifier,
   ) {}
 
   @Post()
   @RequireScope('admin')
-  async create(@Body() dto: CreateTopicDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    try {
-      const { topic, created } = await this.catalog.topics.create({
-        name: dto.name,
-        displayName: dto.displayName ?? null,
-        description: dto.description ?? null,
-        deliveryPolicy: checkPolicy(dto.deliveryPolicy) ?? null,
-      });
-      void reply.status(created ? 201 : 200);
-      return topicView(topic);
-    } catch (err) {
-      if (err instanceof ConflictError) throw conflict(`Topic "${dto.name}" exists with other attributes.`);
-      throw err;
-    }
+  async create(
+    @Body() dto: CreateTopicDto,
+    @CurrentPrincipal() p: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { topic, created } = await this.topics.create(dto.name, dto, p);
+    void reply.status(created ? 201 : 200);
+    return this.topics.view(topic);
   }
 
   @Get()
@@ -59,7 +34,7 @@ export class TopicsController {
   async list(@Query() q: PageQuery, @CurrentPrincipal() p: Principal) {
     const result = await this.catalog.topics.list(page(q));
     return {
-      items: result.items.filter((t) => canUseTopic(p, t.name)).map(topicView),
+      items: result.items.filter((t) => canUseTopic(p, t.name)).map((t) => this.topics.view(t)),
       nextCursor: result.nextCursor,
     };
   }
@@ -67,41 +42,23 @@ export class TopicsController {
   @Get(':name')
   @RequireScope('read')
   async get(@Param('name') name: string) {
-    const topic = await this.find(name);
-    return { ...topicView(topic), subscriptionCounts: await this.catalog.topics.subscriptionCounts(name) };
+    const topic = await this.topics.find(name);
+    return {
+      ...this.topics.view(topic),
+      subscriptionCounts: await this.catalog.topics.subscriptionCounts(name),
+    };
   }
 
   @Patch(':name')
   @RequireScope('admin')
-  async update(@Param('name') name: string, @Body() dto: UpdateTopicDto) {
-    await this.find(name);
-    const patch: Partial<Pick<Topic, 'displayName' | 'description' | 'deliveryPolicy'>> = {};
-    if (dto.displayName !== undefined) patch.displayName = dto.displayName;
-    if (dto.description !== undefined) patch.description = dto.description;
-    if (dto.deliveryPolicy !== undefined) patch.deliveryPolicy = checkPolicy(dto.deliveryPolicy) ?? null;
-    const topic = await this.catalog.topics.update(name, patch);
-    if (!topic) throw notFound(`Topic "${name}"`);
-    await this.changes.notify({ kind: 'topic', id: name });
-    return topicView(topic);
+  async update(@Param('name') name: string, @Body() dto: UpdateTopicDto, @CurrentPrincipal() p: Principal) {
+    return this.topics.view(await this.topics.update(name, dto, p));
   }
 
   @Delete(':name')
   @RequireScope('admin')
   @HttpCode(204)
   async remove(@Param('name') name: string, @CurrentPrincipal() p: Principal) {
-    assertTopic(p, name);
-    const subs = TOPIC_NAME.test(name)
-      ? await this.catalog.subscriptions.list(name, {}, { limit: 1000, cursor: null })
-      : null;
-    if (!(await this.catalog.topics.delete(name))) throw notFound(`Topic "${name}"`);
-    await this.changes.notify({ kind: 'topic', id: name });
-    for (const s of subs?.items ?? [])
-      await this.changes.notify({ kind: 'subscription', id: s.id, topic: name });
-  }
-
-  private async find(name: string): Promise<Topic> {
-    const topic = TOPIC_NAME.test(name) ? await this.catalog.topics.get(name) : null;
-    if (!topic) throw notFound(`Topic "${name}"`);
-    return topic;
+    await this.topics.remove(name, p);
   }
 }

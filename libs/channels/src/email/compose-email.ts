@@ -16,11 +16,17 @@ export const CONFIRMATION_TTL_HOURS = 72;
 
 /**
  * The email for one delivery request: subject, text and HTML parts, one-click unsubscribe headers
- * (RFC 8058) and a Message-ID derived from the delivery id so every retry carries the same one.
+ * (RFC 8058) and a Message-ID derived from the delivery id so every retry carries the same one. With an
+ * `snsDocument` (email-json) the text is that JSON document alone, as SNS sends it.
  */
-export function composeEmail(request: DeliveryRequest, settings: EmailSettings): SendMailOptions {
-  const content =
+export function composeEmail(
+  request: DeliveryRequest,
+  settings: EmailSettings,
+  snsDocument?: string,
+): SendMailOptions {
+  const herald =
     request.kind === 'Notification' ? notificationContent(request) : confirmationContent(request);
+  const content = snsDocument === undefined ? herald : { subject: herald.subject, text: snsDocument };
   const heraldMessageId = request.kind === 'Notification' ? request.message.id : request.messageId;
   const listUnsubscribe = [
     request.unsubscribeUrl,
@@ -31,7 +37,7 @@ export function composeEmail(request: DeliveryRequest, settings: EmailSettings):
     to: request.subscription.endpoint,
     subject: content.subject,
     text: content.text,
-    html: content.html,
+    ...(content.html !== undefined ? { html: content.html } : {}),
     messageId: `<${request.deliveryId}@${settings.messageIdDomain}>`,
     // A nested array renders as one List-Unsubscribe line, which RFC 8058 one-click needs.
     list: { unsubscribe: [listUnsubscribe] },
@@ -60,7 +66,7 @@ export function notificationSubject(request: Pick<NotificationRequest, 'message'
 interface Content {
   subject: string;
   text: string;
-  html: string;
+  html?: string;
 }
 
 function notificationContent(request: NotificationRequest): Content {

@@ -43,6 +43,7 @@ function subscription(endpoint = 'reader@example.com'): Subscription {
     rawDelivery: false,
     deliveryPolicy: null,
     metadata: {},
+    format: 'herald',
     secret: null,
     previousSecret: null,
     previousSecretExpiresAt: null,

@@ -7,12 +7,14 @@ import {
   type Transporter,
 } from 'nodemailer';
 import pino from 'pino';
+import type { SnsDocuments } from '@herald/sns';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
 import { classifySmtpError } from './classify-smtp-error';
 import { composeEmail, type EmailSettings } from './compose-email';
 import { checkEmailAddress } from './email-address';
 import { OutboxWriter } from './outbox-writer';
 import { redactSmtpUrl, smtpUrlSecrets } from './smtp-url';
+import { snsEmailDocument } from '../sns/sns-rendering';
 
 /** The part of a pino logger the adapter uses. */
 export interface EmailLogger {
@@ -21,6 +23,8 @@ export interface EmailLogger {
 
 export interface EmailAdapterOptions {
   logger?: EmailLogger;
+  /** Renders the SNS JSON documents `sns`-format (email-json) subscriptions get. */
+  sns?: SnsDocuments;
 }
 
 /** Generous for a slow relay, short enough that a dead one frees the worker well within a job lock. */
@@ -42,10 +46,12 @@ export class EmailAdapter implements ChannelAdapter {
   private readonly sender: Sender;
   private readonly settings: EmailSettings;
   private readonly secrets: string[];
+  private readonly sns: SnsDocuments | null;
   private closed = false;
 
   constructor(config: Pick<HeraldConfig, 'smtp'>, options: EmailAdapterOptions = {}) {
     const logger = options.logger ?? pino({ base: { service: 'herald' } });
+    this.sns = options.sns ?? null;
     const { smtp } = config;
     const domain = senderDomain(smtp.from);
     // Caught here, a bad sender fails start-up once instead of dead-lettering every email.
@@ -106,7 +112,16 @@ export class EmailAdapter implements ChannelAdapter {
     if (this.closed) return retry('email channel is shutting down');
     const recipient = checkEmailAddress(request.subscription.endpoint);
     if (!recipient.ok) return failed(`invalid recipient address: ${recipient.message}`);
-    const mail = composeEmail(request, this.settings);
+    let mail;
+    try {
+      const snsDocument =
+        request.subscription.format === 'sns' && this.sns
+          ? await snsEmailDocument(this.sns, request)
+          : undefined;
+      mail = composeEmail(request, this.settings, snsDocument);
+    } catch (err) {
+      return retry(`the email could not be written: ${describeError(err)}`);
+    }
     try {
       if (this.sender.mode === 'outbox') {
         const info = await this.sender.mailer.sendMail(mail);

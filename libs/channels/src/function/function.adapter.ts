@@ -1,4 +1,5 @@
 import { bodyFor, notificationEnvelope, type DeliveryOutcome } from '@herald/core';
+import type { SnsDocuments } from '@herald/sns';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
 import { checkHttpEndpoint } from '../http/check-http-endpoint';
 import { confirmationEnvelope } from '../http/confirmation-envelope';
@@ -14,6 +15,8 @@ export interface FunctionAdapterOptions {
   lambda: LambdaInvoker;
   /** PUBLIC_BASE_URL: the CloudEvents `source` is the topic's URL under it. */
   publicBaseUrl: string;
+  /** Renders the SNS event Lambda functions of `sns`-format subscriptions get. */
+  sns?: SnsDocuments;
 }
 
 const ENDPOINT_FORMS =
@@ -52,7 +55,14 @@ export class FunctionAdapter implements ChannelAdapter {
   async send(request: DeliveryRequest): Promise<DeliveryOutcome> {
     const endpoint = request.subscription.endpoint;
     const arn = parseLambdaArn(endpoint);
-    if (arn) return this.options.lambda.invoke(arn, JSON.stringify(lambdaPayload(request)) ?? 'null');
+    if (arn) {
+      const sns = this.options.sns;
+      const payload =
+        request.subscription.format === 'sns' && sns && request.kind === 'Notification'
+          ? await sns.lambdaEvent(request.message, request.subscription)
+          : lambdaPayload(request);
+      return this.options.lambda.invoke(arn, JSON.stringify(payload) ?? 'null');
+    }
     const event = cloudEventFor(request, this.options.publicBaseUrl);
     return postSigned(this.options.http, endpoint, request, {
       id: event.id,

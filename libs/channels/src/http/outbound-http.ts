@@ -49,7 +49,7 @@ export function createOutboundHttp(
       // undici's request never follows redirects; a 3xx comes back as the answer.
       const response = await request(url, {
         method: 'POST',
-        headers: { ...headers, 'user-agent': USER_AGENT },
+        headers: { 'user-agent': USER_AGENT, ...headers },
         body,
         dispatcher: agent,
       });

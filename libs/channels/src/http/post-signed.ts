@@ -7,20 +7,22 @@ import { standardWebhookHeaders, type SignableBody } from './standard-webhook-he
 
 /**
  * Signs and POSTs one delivery, then classifies the answer: the one send path webhooks and
- * functions over HTTP share. Never throws for a failed delivery.
+ * functions over HTTP share. `extraHeaders` (SNS's) are added to the signature headers. Never throws for a
+ * failed delivery.
  */
 export async function postSigned(
   http: OutboundHttp,
   url: string,
   request: DeliveryRequest,
   signable: SignableBody,
+  extraHeaders: Record<string, string> = {},
 ): Promise<DeliveryOutcome> {
   const check = checkHttpEndpoint(url);
   if (!check.ok) return failed(`endpoint ${check.message}`);
   const headers = standardWebhookHeaders(request, signable);
   if (!headers) return failed('subscription has no signing secret');
   try {
-    const response = await http.post(check.endpoint, headers, signable.body);
+    const response = await http.post(check.endpoint, { ...headers, ...extraHeaders }, signable.body);
     return classifyHttpStatus(response.statusCode, response.headers['retry-after']);
   } catch (err) {
     if (err instanceof DestinationDeniedError) return failed(err.message);

@@ -22,6 +22,7 @@ function subscription(endpoint = '+14155550100'): Subscription {
     rawDelivery: false,
     deliveryPolicy: null,
     metadata: {},
+    format: 'herald',
     secret: null,
     previousSecret: null,
     previousSecretExpiresAt: null,

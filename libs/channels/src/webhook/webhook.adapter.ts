@@ -1,16 +1,24 @@
-import { renderHttpBody, type DeliveryOutcome } from '@herald/core';
+import { failed, renderHttpBody, type DeliveryOutcome } from '@herald/core';
+import type { SnsDocuments } from '@herald/sns';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
 import { checkHttpEndpoint } from '../http/check-http-endpoint';
 import { confirmationEnvelope } from '../http/confirmation-envelope';
 import type { OutboundHttp } from '../http/outbound-http';
 import { postSigned } from '../http/post-signed';
 import type { SignableBody } from '../http/standard-webhook-headers';
+import { snsHttpRequest } from '../sns/sns-rendering';
 
-/** Webhooks: a Standard Webhooks signed POST per delivery (API.md, "What receivers get"). */
+/**
+ * Webhooks: a Standard Webhooks signed POST per delivery (API.md, "What receivers get"); subscriptions in
+ * the `sns` format get SNS's documents and headers, also signed the Standard Webhooks way.
+ */
 export class WebhookAdapter implements ChannelAdapter {
   readonly protocol = 'webhook' as const;
 
-  constructor(private readonly http: OutboundHttp) {}
+  constructor(
+    private readonly http: OutboundHttp,
+    private readonly sns: SnsDocuments | null = null,
+  ) {}
 
   checkEndpoint(endpoint: string): EndpointCheck {
     return checkHttpEndpoint(endpoint);
@@ -20,7 +28,12 @@ export class WebhookAdapter implements ChannelAdapter {
     return { available: true };
   }
 
-  send(request: DeliveryRequest): Promise<DeliveryOutcome> {
+  async send(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    if (request.subscription.format === 'sns') {
+      if (!this.sns) return failed('this process cannot render the sns format');
+      const sns = await snsHttpRequest(this.sns, request);
+      return postSigned(this.http, request.subscription.endpoint, request, sns, sns.headers);
+    }
     return postSigned(this.http, request.subscription.endpoint, request, webhookBody(request));
   }
 
