@@ -4,6 +4,7 @@ import { DeliveryModule, WorkerModule } from '@herald/delivery';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { AccessPolicy } from './auth/access-policy';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyService } from './auth/api-key.service';
 import { ApiKeysController } from './auth/api-keys.controller';
@@ -37,7 +38,12 @@ export class AppModule {
         ProvidersController,
         HealthController,
       ],
-      providers: [ApiKeyService, SubscriptionsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+      providers: [
+        ApiKeyService,
+        AccessPolicy,
+        SubscriptionsService,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
     };
   }
 }

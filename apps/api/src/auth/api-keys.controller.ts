@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { page, PageQuery } from '../common.dto';
 import { notFound } from '../problem/problem';
+import { KEY_ID } from '../resource-ids';
 import { RequireScope } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
 
@@ -42,8 +43,6 @@ export class CreateApiKeyDto {
   topics?: string[];
 }
 
-const KEY_ID = /^key_[0-9A-Z]{26}$/;
-
 @ApiTags('api keys')
 @ApiBearerAuth()
 @Controller('v1/api-keys')
@@ -54,7 +53,7 @@ export class ApiKeysController {
   ) {}
 
   @Post()
-  @RequireScope('admin')
+  @RequireScope('admin', 'new-key')
   async create(@Body() dto: CreateApiKeyDto) {
     const created = await this.keys.create({
       name: dto.name,

@@ -1,5 +1,4 @@
 import type { Scope } from '@herald/core';
-import { forbidden } from '../problem/problem';
 
 /** Who is calling: an API key's scopes and, when limited, the topics it may act on. */
 export interface Principal {
@@ -19,9 +18,4 @@ export function isAdmin(p: Principal): boolean {
 
 export function canUseTopic(p: Principal, topic: string): boolean {
   return p.topics === null || p.topics.includes(topic);
-}
-
-/** Throws 403 unless the key may act on `topic`. */
-export function assertTopic(p: Principal, topic: string): void {
-  if (!canUseTopic(p, topic)) throw forbidden(`This API key may not use topic "${topic}".`);
 }

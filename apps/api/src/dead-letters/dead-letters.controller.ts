@@ -5,11 +5,11 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, canUseTopic, type Principal } from '../auth/principal';
+import { allowedTopics } from '../auth/access-policy';
+import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { notFound, validationFailed } from '../problem/problem';
-
-const DLQ_ID = /^dlq_[0-9A-Z]{26}$/;
+import { DLQ_ID } from '../resource-ids';
 
 export class DeadLetterFilter {
   @ApiPropertyOptional()
@@ -37,20 +37,19 @@ export class DeadLettersController {
   ) {}
 
   @Get()
-  @RequireScope('read')
+  @RequireScope('read', 'list')
   async list(@Query() q: DeadLetterListQuery, @CurrentPrincipal() p: Principal) {
-    if (q.topic) assertTopic(p, q.topic);
-    const result = await this.catalog.deadLetters.list(
+    return this.catalog.deadLetters.list(
       { topic: q.topic, subscriptionId: q.subscriptionId },
       page(q),
+      allowedTopics(p),
     );
-    return { items: result.items.filter((d) => canUseTopic(p, d.topic)), nextCursor: result.nextCursor };
   }
 
   @Post('redrive')
-  @RequireScope('admin')
+  @RequireScope('admin', 'list')
   @HttpCode(202)
-  async redriveMany(@Body() body: DeadLetterFilter) {
+  async redriveMany(@Body() body: DeadLetterFilter, @CurrentPrincipal() p: Principal) {
     if (!body.topic && !body.subscriptionId) {
       throw validationFailed([
         { field: 'topic', message: 'give a topic or a subscriptionId (or both) to redrive' },
@@ -61,6 +60,7 @@ export class DeadLettersController {
       const page = await this.catalog.deadLetters.list(
         { topic: body.topic, subscriptionId: body.subscriptionId },
         { limit: 500 },
+        allowedTopics(p),
       );
       if (page.items.length === 0) break;
       redriven += await this.redriveEntries(page.items);
@@ -69,16 +69,15 @@ export class DeadLettersController {
   }
 
   @Get(':id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'dead-letter')
+  async get(@Param('id') id: string) {
     const entry = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
     if (!entry) throw notFound(`Dead letter "${id}"`);
-    assertTopic(p, entry.entry.topic);
     return { ...entry.entry, message: entry.message, attempts: entry.attempts };
   }
 
   @Post(':id/redrive')
-  @RequireScope('admin')
+  @RequireScope('admin', 'dead-letter')
   @HttpCode(202)
   async redrive(@Param('id') id: string) {
     const found = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
@@ -87,7 +86,7 @@ export class DeadLettersController {
   }
 
   @Delete(':id')
-  @RequireScope('admin')
+  @RequireScope('admin', 'dead-letter')
   @HttpCode(204)
   async remove(@Param('id') id: string) {
     if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id)))

@@ -1,14 +1,12 @@
 import { Catalog } from '@herald/catalog';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, type Principal } from '../auth/principal';
+import { RequireScope } from '../auth/auth.decorators';
 import { page } from '../common.dto';
 import { DeliveryListQuery } from '../messages/messages.controller';
 import { notFound } from '../problem/problem';
+import { DLV_ID } from '../resource-ids';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
-
-const DLV_ID = /^dlv_[0-9A-Z]{52}$/;
 
 @ApiTags('deliveries')
 @ApiBearerAuth()
@@ -20,22 +18,17 @@ export class DeliveriesController {
   ) {}
 
   @Get('subscriptions/:id/deliveries')
-  @RequireScope('read')
-  async bySubscription(
-    @Param('id') id: string,
-    @Query() q: DeliveryListQuery,
-    @CurrentPrincipal() p: Principal,
-  ) {
-    await this.subs.find(id, p);
+  @RequireScope('read', 'subscription')
+  async bySubscription(@Param('id') id: string, @Query() q: DeliveryListQuery) {
+    await this.subs.find(id);
     return this.catalog.deliveries.listBySubscription(id, { status: q.status }, page(q));
   }
 
   @Get('deliveries/:id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'delivery')
+  async get(@Param('id') id: string) {
     const delivery = DLV_ID.test(id) ? await this.catalog.deliveries.get(id) : null;
     if (!delivery) throw notFound(`Delivery "${id}"`);
-    assertTopic(p, delivery.topic);
     return delivery;
   }
 }

@@ -5,11 +5,10 @@ import { FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, type Principal } from '../auth/principal';
+import { RequireScope } from '../auth/auth.decorators';
 import { page, PageQuery } from '../common.dto';
 import { badRequest, notFound, problem, validationFailed } from '../problem/problem';
-import { TOPIC_NAME } from '../topics/topic.dto';
+import { MSG_ID, TOPIC_NAME } from '../resource-ids';
 import { BatchPublishDto, PublishDto } from './message.dto';
 import { parsePublish } from './message-input';
 
@@ -21,8 +20,6 @@ export class DeliveryListQuery extends PageQuery {
   })
   status?: DeliveryStatus;
 }
-
-const MSG_ID = /^msg_[0-9A-Z]{26}$/;
 
 /**
  * accepted: not fanned out yet; delivering: deliveries still pending or retrying; delivered: every
@@ -60,7 +57,7 @@ export class MessagesController {
   }
 
   @Post('topics/:name/messages')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(202)
   @ApiBody({ type: PublishDto })
   async publish(
@@ -82,7 +79,7 @@ export class MessagesController {
   }
 
   @Post('topics/:name/messages/batch')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(200)
   @ApiBody({ type: BatchPublishDto })
   async batch(@Param('name') name: string, @Body() raw: unknown) {
@@ -110,7 +107,7 @@ export class MessagesController {
   }
 
   @Post('topics/:name/messages/dry-run')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(200)
   @ApiBody({ type: PublishDto })
   async dryRun(@Param('name') name: string, @Body() raw: unknown) {
@@ -121,17 +118,15 @@ export class MessagesController {
   }
 
   @Get('messages/:id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'message')
+  async get(@Param('id') id: string) {
     const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
     if (message) {
-      assertTopic(p, message.topic);
       return { ...message, status: messageStatus(message.counts) };
     }
     // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
     const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
     if (!payload) throw notFound(`Message "${id}"`);
-    assertTopic(p, payload.topic);
     return {
       id: payload.id,
       topic: payload.topic,
@@ -144,12 +139,11 @@ export class MessagesController {
   }
 
   @Get('messages/:id/deliveries')
-  @RequireScope('read')
-  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'message')
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
     if (!MSG_ID.test(id)) throw notFound(`Message "${id}"`);
     const known = (await this.catalog.messages.get(id)) ?? (await this.store.getPayload(id));
     if (!known) throw notFound(`Message "${id}"`);
-    assertTopic(p, known.topic);
     return this.catalog.deliveries.listByMessage(id, { status: q.status }, page(q));
   }
 }

@@ -42,7 +42,7 @@ export class SubscriptionsController {
   ) {}
 
   @Post('topics/:name/subscriptions')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'name')
   @ApiBody({ type: CreateSubscriptionDto })
   async create(
     @Param('name') name: string,
@@ -59,7 +59,7 @@ export class SubscriptionsController {
   }
 
   @Get('topics/:name/subscriptions')
-  @RequireScope('read')
+  @RequireScope('read', 'name')
   async list(@Param('name') name: string, @Query() q: ListSubscriptionsQuery) {
     if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
     const result = await this.catalog.subscriptions.list(
@@ -112,38 +112,38 @@ export class SubscriptionsController {
   }
 
   @Get('subscriptions/:id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    return subscriptionView(await this.subs.find(id, p));
+  @RequireScope('read', 'subscription')
+  async get(@Param('id') id: string) {
+    return subscriptionView(await this.subs.find(id));
   }
 
   @Patch('subscriptions/:id')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @ApiBody({ type: UpdateSubscriptionDto })
-  async update(@Param('id') id: string, @Body() raw: unknown, @CurrentPrincipal() p: Principal) {
+  async update(@Param('id') id: string, @Body() raw: unknown) {
     const dto = await subscriptionBody(UpdateSubscriptionDto, raw);
-    return subscriptionView(await this.subs.update(id, dto, p));
+    return subscriptionView(await this.subs.update(id, dto));
   }
 
   @Delete('subscriptions/:id')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(204)
-  async remove(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    await this.subs.remove(id, p);
+  async remove(@Param('id') id: string) {
+    await this.subs.remove(id);
   }
 
   @Post('subscriptions/:id/confirmation')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(202)
-  async resend(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    await this.subs.resendConfirmation(id, p);
+  async resend(@Param('id') id: string) {
+    await this.subs.resendConfirmation(id);
     return { status: 'pending' };
   }
 
   @Post('subscriptions/:id/secret/rotate')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(200)
-  async rotate(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    return { secret: await this.subs.rotateSecret(id, p) };
+  async rotate(@Param('id') id: string) {
+    return { secret: await this.subs.rotateSecret(id) };
   }
 }

@@ -5,7 +5,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, canUseTopic, type Principal } from '../auth/principal';
+import { allowedTopics } from '../auth/access-policy';
+import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { conflict, notFound, validationFailed } from '../problem/problem';
 import { CreateTopicDto, TOPIC_NAME, UpdateTopicDto } from './topic.dto';
@@ -37,7 +38,7 @@ export class TopicsController {
   ) {}
 
   @Post()
-  @RequireScope('admin')
+  @RequireScope('admin', 'new-topic')
   async create(@Body() dto: CreateTopicDto, @Res({ passthrough: true }) reply: FastifyReply) {
     try {
       const { topic, created } = await this.catalog.topics.create({
@@ -55,24 +56,21 @@ export class TopicsController {
   }
 
   @Get()
-  @RequireScope('read')
+  @RequireScope('read', 'list')
   async list(@Query() q: PageQuery, @CurrentPrincipal() p: Principal) {
-    const result = await this.catalog.topics.list(page(q));
-    return {
-      items: result.items.filter((t) => canUseTopic(p, t.name)).map(topicView),
-      nextCursor: result.nextCursor,
-    };
+    const result = await this.catalog.topics.list(page(q), allowedTopics(p));
+    return { items: result.items.map(topicView), nextCursor: result.nextCursor };
   }
 
   @Get(':name')
-  @RequireScope('read')
+  @RequireScope('read', 'name')
   async get(@Param('name') name: string) {
     const topic = await this.find(name);
     return { ...topicView(topic), subscriptionCounts: await this.catalog.topics.subscriptionCounts(name) };
   }
 
   @Patch(':name')
-  @RequireScope('admin')
+  @RequireScope('admin', 'name')
   async update(@Param('name') name: string, @Body() dto: UpdateTopicDto) {
     await this.find(name);
     const patch: Partial<Pick<Topic, 'displayName' | 'description' | 'deliveryPolicy'>> = {};
@@ -86,10 +84,9 @@ export class TopicsController {
   }
 
   @Delete(':name')
-  @RequireScope('admin')
+  @RequireScope('admin', 'name')
   @HttpCode(204)
-  async remove(@Param('name') name: string, @CurrentPrincipal() p: Principal) {
-    assertTopic(p, name);
+  async remove(@Param('name') name: string) {
     const subs = TOPIC_NAME.test(name)
       ? await this.catalog.subscriptions.list(name, {}, { limit: 1000, cursor: null })
       : null;
