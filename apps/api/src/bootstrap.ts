@@ -6,13 +6,15 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ensureRedis, RedisUnavailableError } from './local-redis';
+import { refuseControlCharacters } from './problem/control-characters';
+import { clientErrorHandler, frameworkErrors, sendProblem } from './problem/http-errors';
+import { useJsonBodyParser } from './problem/json-body';
 import { problem } from './problem/problem';
 import { ProblemFilter } from './problem/problem.filter';
 import { createValidationPipe } from './problem/validation';
@@ -28,21 +30,20 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
     bodyLimit: config.maxBodyBytes,
     logger: false,
     trustProxy: true,
-    // A path that does not even decode names nothing that exists: 404, as for any unknown id.
-    frameworkErrors: (err: { code?: string; message: string }, _req: FastifyRequest, reply: FastifyReply) => {
-      const body =
-        err.code === 'FST_ERR_BAD_URL' ? problem(404, 'No such resource.') : problem(400, err.message);
-      void reply
-        .status(body.status)
-        .header('content-type', 'application/problem+json; charset=utf-8')
-        .send(JSON.stringify(body));
-    },
+    // Topic names are up to 256 characters; a longer path segment names nothing (frameworkErrors: 404).
+    routerOptions: { maxParamLength: 300 },
+    frameworkErrors,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Nest's own parsers now (it would add them at init), so that its JSON one can be replaced.
+  adapter.registerParserMiddleware();
+  useJsonBodyParser(fastify);
+  refuseControlCharacters(fastify);
   fastify.addHook('onRequest', async (req, reply) => {
     const type = req.headers['content-type'];
     if (!type || req.method === 'GET' || req.method === 'HEAD') return;
@@ -50,11 +51,7 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
     const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
     if (isJson || (isForm && FORM_ROUTES.some((p) => req.url.startsWith(p)))) return;
     if (/^multipart\/form-data\s*(;|$)/i.test(type) && req.url.startsWith(UNSUBSCRIBE_ROUTE)) return;
-    const body = problem(415, 'Send the body as application/json.');
-    await reply
-      .status(415)
-      .header('content-type', 'application/problem+json; charset=utf-8')
-      .send(JSON.stringify(body));
+    await sendProblem(reply, problem(415, 'Send the body as application/json.'));
   });
   // Only the one-click unsubscribe route gets this far with multipart: read (within bodyLimit) and drop it.
   fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, _body, done) =>

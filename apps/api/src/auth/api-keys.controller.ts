@@ -90,6 +90,6 @@ export class ApiKeysController {
   @RequireScope('admin')
   @HttpCode(204)
   async remove(@Param('id') id: string) {
-    if (!KEY_ID.test(id) || !(await this.keys.delete(id))) throw notFound(`API key "${id}"`);
+    if (!KEY_ID.test(id) || !(await this.keys.delete(id))) throw notFound('API key', id);
   }
 }

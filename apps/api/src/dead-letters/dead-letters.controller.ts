@@ -72,7 +72,7 @@ export class DeadLettersController {
   @RequireScope('read', 'dead-letter')
   async get(@Param('id') id: string) {
     const entry = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
-    if (!entry) throw notFound(`Dead letter "${id}"`);
+    if (!entry) throw notFound('Dead letter', id);
     return { ...entry.entry, message: entry.message, attempts: entry.attempts };
   }
 
@@ -81,7 +81,7 @@ export class DeadLettersController {
   @HttpCode(202)
   async redrive(@Param('id') id: string) {
     const found = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
-    if (!found) throw notFound(`Dead letter "${id}"`);
+    if (!found) throw notFound('Dead letter', id);
     return { redriven: await this.redriveEntries([found.entry]) };
   }
 
@@ -89,8 +89,7 @@ export class DeadLettersController {
   @RequireScope('admin', 'dead-letter')
   @HttpCode(204)
   async remove(@Param('id') id: string) {
-    if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id)))
-      throw notFound(`Dead letter "${id}"`);
+    if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id))) throw notFound('Dead letter', id);
   }
 
   /**

@@ -28,7 +28,7 @@ export class DeliveriesController {
   @RequireScope('read', 'delivery')
   async get(@Param('id') id: string) {
     const delivery = DLV_ID.test(id) ? await this.catalog.deliveries.get(id) : null;
-    if (!delivery) throw notFound(`Delivery "${id}"`);
+    if (!delivery) throw notFound('Delivery', id);
     return delivery;
   }
 }

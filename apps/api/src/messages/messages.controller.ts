@@ -51,7 +51,7 @@ export class MessagesController {
   private async requireTopic(name: string): Promise<void> {
     const until = this.knownTopics.get(name);
     if (until && until > Date.now()) return;
-    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
+    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound('Topic', name);
     if (this.knownTopics.size > 10_000) this.knownTopics.clear();
     this.knownTopics.set(name, Date.now() + TOPIC_CACHE_MS);
   }
@@ -126,7 +126,7 @@ export class MessagesController {
     }
     // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
     const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
-    if (!payload) throw notFound(`Message "${id}"`);
+    if (!payload) throw notFound('Message', id);
     return {
       id: payload.id,
       topic: payload.topic,
@@ -141,9 +141,9 @@ export class MessagesController {
   @Get('messages/:id/deliveries')
   @RequireScope('read', 'message')
   async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
-    if (!MSG_ID.test(id)) throw notFound(`Message "${id}"`);
+    if (!MSG_ID.test(id)) throw notFound('Message', id);
     const known = (await this.catalog.messages.get(id)) ?? (await this.store.getPayload(id));
-    if (!known) throw notFound(`Message "${id}"`);
+    if (!known) throw notFound('Message', id);
     return this.catalog.deliveries.listByMessage(id, { status: q.status }, page(q));
   }
 }

@@ -2,7 +2,7 @@ import { PROTOCOLS, SUBSCRIPTION_STATUSES, type Protocol, type SubscriptionStatu
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { DeliveryPolicyDto } from '../topics/topic.dto';
-import { PageQuery } from '../common.dto';
+import { OptionalNotNull, PageQuery } from '../common.dto';
 
 export class CreateSubscriptionDto {
   @ApiProperty({ enum: PROTOCOLS })
@@ -24,12 +24,12 @@ export class CreateSubscriptionDto {
   filterPolicy?: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: ['attributes', 'body'], default: 'attributes' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
   filterPolicyScope?: 'attributes' | 'body';
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   rawDelivery?: boolean;
 
@@ -39,7 +39,7 @@ export class CreateSubscriptionDto {
   deliveryPolicy?: Record<string, unknown>;
 
   @ApiPropertyOptional({ default: false, description: 'admin keys only: start active without confirmation' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   skipConfirmation?: boolean;
 
@@ -56,12 +56,12 @@ export class UpdateSubscriptionDto {
   filterPolicy?: Record<string, unknown> | null;
 
   @ApiPropertyOptional({ enum: ['attributes', 'body'] })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
   filterPolicyScope?: 'attributes' | 'body';
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   rawDelivery?: boolean;
 
@@ -71,7 +71,7 @@ export class UpdateSubscriptionDto {
   deliveryPolicy?: Record<string, unknown> | null;
 
   @ApiPropertyOptional({ enum: ['active', 'paused'] })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['active', 'paused'], { message: 'must be "active" or "paused"' })
   status?: 'active' | 'paused';
 }

@@ -61,7 +61,7 @@ export class SubscriptionsController {
   @Get('topics/:name/subscriptions')
   @RequireScope('read', 'name')
   async list(@Param('name') name: string, @Query() q: ListSubscriptionsQuery) {
-    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
+    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound('Topic', name);
     const result = await this.catalog.subscriptions.list(
       name,
       { status: q.status, protocol: q.protocol },

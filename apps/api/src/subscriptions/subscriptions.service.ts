@@ -58,8 +58,7 @@ export class SubscriptionsService {
   ) {}
 
   async create(topic: string, dto: CreateSubscriptionDto, principal: Principal) {
-    if (!TOPIC_NAME.test(topic) || !(await this.catalog.topics.get(topic)))
-      throw notFound(`Topic "${topic}"`);
+    if (!TOPIC_NAME.test(topic) || !(await this.catalog.topics.get(topic))) throw notFound('Topic', topic);
     if (dto.skipConfirmation && !isAdmin(principal)) {
       throw forbidden('Only an admin API key may pass skipConfirmation.');
     }
@@ -98,7 +97,7 @@ export class SubscriptionsService {
       unsubscribeToken: randomToken(),
       confirmedAt: needsConfirmation ? null : now,
     });
-    if (!result) throw notFound(`Topic "${topic}"`);
+    if (!result) throw notFound('Topic', topic);
     const { subscription, created } = result;
     if (created && token) await this.sendConfirmation(subscription, token);
     if (created) await this.changes.notify({ kind: 'subscription', id: subscription.id, topic });
@@ -108,7 +107,7 @@ export class SubscriptionsService {
   /** Loads a subscription; 404 for any id that does not exist. */
   async find(id: string): Promise<Subscription> {
     const sub = SUB_ID.test(id) ? await this.catalog.subscriptions.get(id) : null;
-    if (!sub) throw notFound(`Subscription "${id}"`);
+    if (!sub) throw notFound('Subscription', id);
     return sub;
   }
 
@@ -134,7 +133,7 @@ export class SubscriptionsService {
       ...(dto.deliveryPolicy !== undefined ? { deliveryPolicy: dto.deliveryPolicy } : {}),
       ...(dto.status !== undefined ? { status: dto.status } : {}),
     });
-    if (!updated) throw notFound(`Subscription "${id}"`);
+    if (!updated) throw notFound('Subscription', id);
     await this.changes.notify({ kind: 'subscription', id, topic: sub.topic });
     return updated;
   }

@@ -78,7 +78,7 @@ export class TopicsController {
     if (dto.description !== undefined) patch.description = dto.description;
     if (dto.deliveryPolicy !== undefined) patch.deliveryPolicy = checkPolicy(dto.deliveryPolicy) ?? null;
     const topic = await this.catalog.topics.update(name, patch);
-    if (!topic) throw notFound(`Topic "${name}"`);
+    if (!topic) throw notFound('Topic', name);
     await this.changes.notify({ kind: 'topic', id: name });
     return topicView(topic);
   }
@@ -90,7 +90,7 @@ export class TopicsController {
     const subs = TOPIC_NAME.test(name)
       ? await this.catalog.subscriptions.list(name, {}, { limit: 1000, cursor: null })
       : null;
-    if (!(await this.catalog.topics.delete(name))) throw notFound(`Topic "${name}"`);
+    if (!(await this.catalog.topics.delete(name))) throw notFound('Topic', name);
     await this.changes.notify({ kind: 'topic', id: name });
     for (const s of subs?.items ?? [])
       await this.changes.notify({ kind: 'subscription', id: s.id, topic: name });
@@ -98,7 +98,7 @@ export class TopicsController {
 
   private async find(name: string): Promise<Topic> {
     const topic = TOPIC_NAME.test(name) ? await this.catalog.topics.get(name) : null;
-    if (!topic) throw notFound(`Topic "${name}"`);
+    if (!topic) throw notFound('Topic', name);
     return topic;
   }
 }
