@@ -15,21 +15,28 @@ import {
   Injectable,
   Module,
   type DynamicModule,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { warnAboutRedisDurability } from './redis-durability';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
-/** Closes the shared connections last, after every worker and server has drained. */
+/** Checks Redis at start; closes the shared connections last, after every worker and server has drained. */
 @Injectable()
-export class InfraLifecycle implements OnApplicationShutdown {
+export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: Catalog,
     private readonly queues: QueueClient,
     private readonly changes: ChangeNotifier,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await warnAboutRedisDurability(this.redis, this.logger);
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.changes.close();
