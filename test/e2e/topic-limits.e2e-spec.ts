@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHerald, type TestHerald } from '../support/herald';
 import { createTopic, deadLettersOf, publish, subscribe } from '../support/herald-api';
+import { expectDocumented } from '../support/openapi';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field
@@ -117,6 +118,7 @@ describe('topic-limited API keys', () => {
       nextCursor: null,
     });
     const page = await as(limitedAdmin, 'GET', '/v1/dead-letters?limit=1');
+    await expectDocumented(herald, 'GET', '/v1/dead-letters', page);
     expect(page.body.items.map((d: Json) => d.id)).toEqual([own.deadLetter]);
     expect(page.body.nextCursor).toBeNull();
     const all = await herald.request('GET', '/v1/dead-letters');
@@ -143,7 +145,9 @@ describe('topic-limited API keys', () => {
       ['GET', `/v1/messages/${foreign.message}/deliveries`],
       ['GET', `/v1/deliveries/${foreign.delivery}`],
     ];
-    for (const [method, path, body] of forbidden) await expectForbidden(method, path, body);
+    for (const [method, path, body] of forbidden) {
+      await expectDocumented(herald, method, path, await expectForbidden(method, path, body));
+    }
     const sub = await herald.request('GET', `/v1/subscriptions/${foreign.sub}`);
     expect(sub.body.status).toBe('active');
     expect((await herald.request('GET', '/v1/topics/tb')).body.description).toBeNull();
@@ -155,7 +159,9 @@ describe('topic-limited API keys', () => {
       `/v1/deliveries/${own.delivery}`,
       `/v1/dead-letters/${own.deadLetter}`,
     ]) {
-      expect((await as(limitedAdmin, 'GET', path)).status, path).toBe(200);
+      const res = await as(limitedAdmin, 'GET', path);
+      expect(res.status, path).toBe(200);
+      await expectDocumented(herald, 'GET', path, res);
     }
   });
 

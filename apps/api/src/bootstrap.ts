@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { completeOpenApiDocument } from './openapi/complete-document';
 import { ensureRedis, RedisUnavailableError } from './local-redis';
 import { refuseControlCharacters } from './problem/control-characters';
 import { clientErrorHandler, frameworkErrors, sendProblem } from './problem/http-errors';
@@ -77,9 +78,9 @@ export async function createApiApp(config: HeraldConfig, logger: Logger): Promis
       'Self-hosted pub/sub notification fan-out: topics, subscriptions, publish, deliveries, dead letters.',
     )
     .setVersion('1')
-    .addBearerAuth()
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (hk_…)' })
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+  SwaggerModule.setup('docs', app, () => completeOpenApiDocument(SwaggerModule.createDocument(app, doc)), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
   // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).

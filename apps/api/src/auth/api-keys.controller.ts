@@ -1,7 +1,7 @@
 import { Catalog } from '@herald/catalog';
 import { SCOPES, type Scope } from '@herald/core';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -18,6 +18,8 @@ import { notFound } from '../problem/problem';
 import { KEY_ID } from '../resource-ids';
 import { RequireScope } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
+import { ApiDoc } from '../openapi/api-doc';
+import { API_KEY_EXAMPLE, ApiKeySchema, CreatedApiKeySchema } from '../openapi/schemas';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 200 })
@@ -44,7 +46,6 @@ export class CreateApiKeyDto {
 }
 
 @ApiTags('api keys')
-@ApiBearerAuth()
 @Controller('v1/api-keys')
 export class ApiKeysController {
   constructor(
@@ -52,6 +53,12 @@ export class ApiKeysController {
     private readonly catalog: Catalog,
   ) {}
 
+  @ApiDoc({
+    summary: "Create an API key, within the caller's own scopes and topics",
+    status: 201,
+    type: CreatedApiKeySchema,
+    example: { ...API_KEY_EXAMPLE, key: 'hk_3q2-7w1X0Wm0Vf6x2Z8v9K2M4N6P8Q0R' },
+  })
   @Post()
   @RequireScope('admin', 'new-key')
   async create(@Body() dto: CreateApiKeyDto) {
@@ -70,6 +77,11 @@ export class ApiKeysController {
     };
   }
 
+  @ApiDoc({
+    summary: 'List API keys (never the keys themselves)',
+    page: ApiKeySchema,
+    example: API_KEY_EXAMPLE,
+  })
   @Get()
   @RequireScope('admin')
   async list(@Query() q: PageQuery) {
@@ -86,6 +98,7 @@ export class ApiKeysController {
     };
   }
 
+  @ApiDoc({ summary: 'Delete an API key: it stops working at once', status: 204 })
   @Delete(':id')
   @RequireScope('admin')
   @HttpCode(204)

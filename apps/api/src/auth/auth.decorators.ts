@@ -1,5 +1,6 @@
 import type { Scope } from '@herald/core';
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { TopicRule } from './access-policy';
 import type { Principal } from './principal';
@@ -16,7 +17,7 @@ export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
  * A route that names no topic rule is closed to topic-limited keys.
  */
 export const RequireScope = (scope: Scope, topic: TopicRule = 'unlimited') =>
-  applyDecorators(SetMetadata(REQUIRED_SCOPE, scope), SetMetadata(TOPIC_RULE, topic));
+  applyDecorators(SetMetadata(REQUIRED_SCOPE, scope), SetMetadata(TOPIC_RULE, topic), ApiBearerAuth());
 
 export type AuthedRequest = FastifyRequest & { principal?: Principal };
 

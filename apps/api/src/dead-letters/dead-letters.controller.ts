@@ -2,7 +2,7 @@ import { Catalog, type DeadLetter } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
 import { QueueClient, type NotificationJob } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import { allowedTopics } from '../auth/access-policy';
@@ -10,6 +10,14 @@ import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { notFound, validationFailed } from '../problem/problem';
 import { DLQ_ID } from '../resource-ids';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  DEAD_LETTER_DETAIL_EXAMPLE,
+  DEAD_LETTER_EXAMPLE,
+  DeadLetterDetailSchema,
+  DeadLetterSchema,
+  RedrivenSchema,
+} from '../openapi/schemas';
 
 export class DeadLetterFilter {
   @ApiPropertyOptional()
@@ -28,7 +36,6 @@ export class DeadLetterFilter {
 export class DeadLetterListQuery extends IntersectionType(PageQuery, DeadLetterFilter) {}
 
 @ApiTags('dead letters')
-@ApiBearerAuth()
 @Controller('v1/dead-letters')
 export class DeadLettersController {
   constructor(
@@ -36,6 +43,7 @@ export class DeadLettersController {
     private readonly queues: QueueClient,
   ) {}
 
+  @ApiDoc({ summary: 'List dead letters', page: DeadLetterSchema, example: DEAD_LETTER_EXAMPLE })
   @Get()
   @RequireScope('read', 'list')
   async list(@Query() q: DeadLetterListQuery, @CurrentPrincipal() p: Principal) {
@@ -46,6 +54,12 @@ export class DeadLettersController {
     );
   }
 
+  @ApiDoc({
+    summary: 'Redrive every dead letter of a topic and/or subscription',
+    status: 202,
+    type: RedrivenSchema,
+    example: { redriven: 12 },
+  })
   @Post('redrive')
   @RequireScope('admin', 'list')
   @HttpCode(202)
@@ -68,6 +82,11 @@ export class DeadLettersController {
     return { redriven };
   }
 
+  @ApiDoc({
+    summary: 'Get a dead letter with its message and every attempt',
+    type: DeadLetterDetailSchema,
+    example: DEAD_LETTER_DETAIL_EXAMPLE,
+  })
   @Get(':id')
   @RequireScope('read', 'dead-letter')
   async get(@Param('id') id: string) {
@@ -76,6 +95,12 @@ export class DeadLettersController {
     return { ...entry.entry, message: entry.message, attempts: entry.attempts };
   }
 
+  @ApiDoc({
+    summary: 'Redrive one dead letter: delivered afresh with a new attempt budget',
+    status: 202,
+    type: RedrivenSchema,
+    example: { redriven: 1 },
+  })
   @Post(':id/redrive')
   @RequireScope('admin', 'dead-letter')
   @HttpCode(202)
@@ -85,6 +110,7 @@ export class DeadLettersController {
     return { redriven: await this.redriveEntries([found.entry]) };
   }
 
+  @ApiDoc({ summary: 'Delete a dead letter', status: 204 })
   @Delete(':id')
   @RequireScope('admin', 'dead-letter')
   @HttpCode(204)

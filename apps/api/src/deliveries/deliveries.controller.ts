@@ -1,15 +1,21 @@
 import { Catalog } from '@herald/catalog';
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
 import { page } from '../common.dto';
 import { DeliveryListQuery } from '../messages/messages.controller';
 import { notFound } from '../problem/problem';
 import { DLV_ID } from '../resource-ids';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  DELIVERY_DETAIL_EXAMPLE,
+  DELIVERY_EXAMPLE,
+  DeliveryDetailSchema,
+  DeliverySchema,
+} from '../openapi/schemas';
 
 @ApiTags('deliveries')
-@ApiBearerAuth()
 @Controller('v1')
 export class DeliveriesController {
   constructor(
@@ -17,6 +23,7 @@ export class DeliveriesController {
     private readonly subs: SubscriptionsService,
   ) {}
 
+  @ApiDoc({ summary: "List a subscription's deliveries", page: DeliverySchema, example: DELIVERY_EXAMPLE })
   @Get('subscriptions/:id/deliveries')
   @RequireScope('read', 'subscription')
   async bySubscription(@Param('id') id: string, @Query() q: DeliveryListQuery) {
@@ -24,6 +31,11 @@ export class DeliveriesController {
     return this.catalog.deliveries.listBySubscription(id, { status: q.status }, page(q));
   }
 
+  @ApiDoc({
+    summary: 'Get a delivery with every attempt',
+    type: DeliveryDetailSchema,
+    example: DELIVERY_DETAIL_EXAMPLE,
+  })
   @Get('deliveries/:id')
   @RequireScope('read', 'delivery')
   async get(@Param('id') id: string) {

@@ -7,6 +7,8 @@ import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
+import { ApiDoc } from '../openapi/api-doc';
+import { HealthSchema, ReadinessSchema } from '../openapi/schemas';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -48,12 +50,29 @@ export class HealthController {
     });
   }
 
+  @ApiDoc({ summary: 'Liveness', type: HealthSchema, example: { status: 'ok' } })
   @Get('healthz')
   @Public()
   healthz() {
     return { status: 'ok' };
   }
 
+  @ApiDoc({
+    summary: 'Readiness: Redis and the catalog answer',
+    type: ReadinessSchema,
+    example: { status: 'ready', checks: { redis: 'ok', catalog: 'ok' } },
+    also: [
+      {
+        status: 503,
+        type: ReadinessSchema,
+        example: {
+          status: 'not ready',
+          checks: { redis: 'ok', catalog: 'catalog did not answer in 2000 ms' },
+        },
+        description: 'Not ready: what failed.',
+      },
+    ],
+  })
   @Get('readyz')
   @Public()
   async readyz(@Res() reply: FastifyReply) {
@@ -72,6 +91,10 @@ export class HealthController {
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   }
 
+  @ApiDoc({
+    summary: 'Prometheus metrics',
+    text: { media: 'text/plain', example: 'herald_queue_jobs{queue="fanout",state="waiting"} 0' },
+  })
   @Get('metrics')
   @Public()
   async metrics(@Res() reply: FastifyReply) {

@@ -3,7 +3,7 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
 import { MessageStore, Publisher } from '@herald/queue';
 import { FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { RequireScope } from '../auth/auth.decorators';
 import { page, PageQuery } from '../common.dto';
@@ -11,6 +11,18 @@ import { badRequest, notFound, problem, validationFailed } from '../problem/prob
 import { MSG_ID, TOPIC_NAME } from '../resource-ids';
 import { BatchPublishDto, PublishDto } from './message.dto';
 import { parsePublish } from './message-input';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  BATCH_RESULT_MODELS,
+  BATCH_RESULT_SCHEMA,
+  DELIVERY_EXAMPLE,
+  DeliverySchema,
+  DryRunSchema,
+  MESSAGE_EXAMPLE,
+  MessageSchema,
+  PUBLISH_EXAMPLE,
+  PublishResultSchema,
+} from '../openapi/schemas';
 
 export class DeliveryListQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
@@ -35,7 +47,6 @@ export function messageStatus(counts: {
 const TOPIC_CACHE_MS = 5000;
 
 @ApiTags('messages')
-@ApiBearerAuth()
 @Controller('v1')
 export class MessagesController {
   /** Topic existence, cached briefly: a publish should not cost a catalog read. */
@@ -56,6 +67,8 @@ export class MessagesController {
     this.knownTopics.set(name, Date.now() + TOPIC_CACHE_MS);
   }
 
+  @ApiDoc({ summary: 'Publish a message', status: 202, type: PublishResultSchema, example: PUBLISH_EXAMPLE })
+  @ApiHeader({ name: 'idempotency-key', required: false, description: 'at most 128 characters; kept 24 h' })
   @Post('topics/:name/messages')
   @RequireScope('publish', 'name')
   @HttpCode(202)
@@ -78,6 +91,12 @@ export class MessagesController {
     return this.publisher.publish(name, parsed.value.input, headerKey ?? bodyKey);
   }
 
+  @ApiDoc({
+    summary: 'Publish up to 100 messages; each entry answers on its own',
+    schema: BATCH_RESULT_SCHEMA,
+    models: BATCH_RESULT_MODELS,
+    example: { results: [PUBLISH_EXAMPLE, { error: problem(400, 'The message has invalid fields.') }] },
+  })
   @Post('topics/:name/messages/batch')
   @RequireScope('publish', 'name')
   @HttpCode(200)
@@ -106,6 +125,11 @@ export class MessagesController {
     return { results };
   }
 
+  @ApiDoc({
+    summary: 'Which active subscriptions a message would reach; nothing is sent',
+    type: DryRunSchema,
+    example: { matched: ['sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V'], filteredOut: [] },
+  })
   @Post('topics/:name/messages/dry-run')
   @RequireScope('publish', 'name')
   @HttpCode(200)
@@ -117,6 +141,11 @@ export class MessagesController {
     return this.fanout.dryRun(name, parsed.value.input);
   }
 
+  @ApiDoc({
+    summary: 'Get a message with its status and counts',
+    type: MessageSchema,
+    example: MESSAGE_EXAMPLE,
+  })
   @Get('messages/:id')
   @RequireScope('read', 'message')
   async get(@Param('id') id: string) {
@@ -133,11 +162,13 @@ export class MessagesController {
       subject: payload.subject,
       attributes: payload.attributes,
       publishedAt: payload.publishedAt,
+      fannedOutAt: null,
       status: 'accepted',
-      counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0 },
+      counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0, cancelled: 0 },
     };
   }
 
+  @ApiDoc({ summary: "List a message's deliveries", page: DeliverySchema, example: DELIVERY_EXAMPLE })
   @Get('messages/:id/deliveries')
   @RequireScope('read', 'message')
   async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {

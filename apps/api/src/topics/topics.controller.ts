@@ -2,7 +2,7 @@ import { Catalog, ConflictError } from '@herald/catalog';
 import { validateDeliveryPolicy, type DeliveryPolicyInput, type Topic } from '@herald/core';
 import { ChangeNotifier } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import { allowedTopics } from '../auth/access-policy';
@@ -10,6 +10,8 @@ import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { conflict, notFound, validationFailed } from '../problem/problem';
 import { CreateTopicDto, TOPIC_NAME, UpdateTopicDto } from './topic.dto';
+import { ApiDoc } from '../openapi/api-doc';
+import { TOPIC_DETAIL_EXAMPLE, TOPIC_EXAMPLE, TopicDetailSchema, TopicSchema } from '../openapi/schemas';
 
 export function topicView(t: Topic) {
   return {
@@ -29,7 +31,6 @@ function checkPolicy(policy: unknown): DeliveryPolicyInput | null | undefined {
 }
 
 @ApiTags('topics')
-@ApiBearerAuth()
 @Controller('v1/topics')
 export class TopicsController {
   constructor(
@@ -37,6 +38,14 @@ export class TopicsController {
     private readonly changes: ChangeNotifier,
   ) {}
 
+  @ApiDoc({
+    summary: 'Create a topic (the same name and attributes again answer 200 with it)',
+    status: 201,
+    type: TopicSchema,
+    example: TOPIC_EXAMPLE,
+    also: [{ status: 200, type: TopicSchema, example: TOPIC_EXAMPLE, description: 'It existed already.' }],
+    problems: [[409, 'A topic of that name exists with other attributes.']],
+  })
   @Post()
   @RequireScope('admin', 'new-topic')
   async create(@Body() dto: CreateTopicDto, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -55,6 +64,11 @@ export class TopicsController {
     }
   }
 
+  @ApiDoc({
+    summary: 'List topics (a topic-limited key sees its own)',
+    page: TopicSchema,
+    example: TOPIC_EXAMPLE,
+  })
   @Get()
   @RequireScope('read', 'list')
   async list(@Query() q: PageQuery, @CurrentPrincipal() p: Principal) {
@@ -62,6 +76,11 @@ export class TopicsController {
     return { items: result.items.map(topicView), nextCursor: result.nextCursor };
   }
 
+  @ApiDoc({
+    summary: 'Get a topic with its subscription counts',
+    type: TopicDetailSchema,
+    example: TOPIC_DETAIL_EXAMPLE,
+  })
   @Get(':name')
   @RequireScope('read', 'name')
   async get(@Param('name') name: string) {
@@ -69,6 +88,7 @@ export class TopicsController {
     return { ...topicView(topic), subscriptionCounts: await this.catalog.topics.subscriptionCounts(name) };
   }
 
+  @ApiDoc({ summary: 'Change a topic', type: TopicSchema, example: TOPIC_EXAMPLE })
   @Patch(':name')
   @RequireScope('admin', 'name')
   async update(@Param('name') name: string, @Body() dto: UpdateTopicDto) {
@@ -83,6 +103,7 @@ export class TopicsController {
     return topicView(topic);
   }
 
+  @ApiDoc({ summary: 'Delete a topic, its subscriptions and their pending deliveries', status: 204 })
   @Delete(':name')
   @RequireScope('admin', 'name')
   @HttpCode(204)
