@@ -1,4 +1,8 @@
+import { RequestMethod, type Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import pino from 'pino';
+import { AppModule } from '../../apps/api/src/app.module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHerald, type TestHerald } from '../support/herald';
 import { OpenApi, pointer, type OpenApiOperation } from '../support/openapi';
@@ -35,6 +39,28 @@ describe('the OpenAPI document', () => {
     const result = await new Validator().validate(structuredClone(api.doc));
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
+  });
+
+  it('has every route the API serves, so that tests driven by it reach them all', () => {
+    const served: string[] = [];
+    for (const controller of AppModule.forRoot(herald.config, pino({ level: 'silent' })).controllers ?? []) {
+      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      const proto = (controller as Type<unknown>).prototype as Record<string, unknown>;
+      for (const member of Object.getOwnPropertyNames(proto)) {
+        const handler = proto[member];
+        if (typeof handler !== 'function' || member === 'constructor') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const path =
+          `/${[base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')].filter(Boolean).join('/')}`
+            .replace(/\/+/g, '/')
+            .replace(/\/$/, '')
+            .replace(/:(\w+)/g, '{$1}');
+        served.push(`${RequestMethod[method]} ${path}`);
+      }
+    }
+    expect(served.length).toBeGreaterThanOrEqual(35);
+    expect(api.operations.map(name).sort()).toEqual(served.sort());
   });
 
   it('has every route of API.md, the public ones without security, the others with the bearer key', () => {
