@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHerald, type TestHerald } from '../support/herald';
+import { expectDocumented } from '../support/openapi';
 
 /** Every route with a sample call and the scope it needs. */
 const ROUTES: Array<{
@@ -93,6 +94,7 @@ describe('API contract: auth, scopes and bad input', () => {
     const none = await herald.request(route.method, route.path, route.body, { key: null });
     expect(none.status).toBe(401);
     expect(none.headers.get('content-type')).toContain('application/problem+json');
+    await expectDocumented(herald, route.method, route.path, none);
     const bogus = await herald.request(route.method, route.path, route.body, { key: 'hk_not-a-real-key' });
     expect(bogus.status).toBe(401);
   });
@@ -104,6 +106,7 @@ describe('API contract: auth, scopes and bad input', () => {
       if (route.scope === route.as) expect(res.status).not.toBe(403);
       else expect(res.status).toBe(403);
       expect(res.status).toBeLessThan(500);
+      await expectDocumented(herald, route.method, route.path, res);
     },
   );
 
@@ -388,6 +391,7 @@ describe('API contract: auth, scopes and bad input', () => {
       type: expect.any(String),
     });
     if (c.field) expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(c.field);
+    if (c.name !== 'unknown route') await expectDocumented(herald, c.method, c.path, res);
     expect((await herald.request('GET', '/v1/topics')).body.items.length).toBe(topicsBefore);
     expect((await herald.request('GET', '/v1/topics/scoped/subscriptions')).body.items.length).toBe(
       subsBefore,
@@ -395,19 +399,26 @@ describe('API contract: auth, scopes and bad input', () => {
   });
 
   it('keeps topic creation idempotent and refuses a conflicting one', async () => {
-    expect((await herald.request('POST', '/v1/topics', { name: 'idem', displayName: 'A' })).status).toBe(201);
-    expect((await herald.request('POST', '/v1/topics', { name: 'idem', displayName: 'A' })).status).toBe(200);
+    const created = await herald.request('POST', '/v1/topics', { name: 'idem', displayName: 'A' });
+    expect(created.status).toBe(201);
+    const again = await herald.request('POST', '/v1/topics', { name: 'idem', displayName: 'A' });
+    expect(again.status).toBe(200);
     const conflict = await herald.request('POST', '/v1/topics', { name: 'idem', displayName: 'B' });
     expect(conflict.status).toBe(409);
+    for (const res of [created, again, conflict]) await expectDocumented(herald, 'POST', '/v1/topics', res);
   });
 
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
-    expect((await herald.request('GET', '/healthz', undefined, { key: null })).status).toBe(200);
+    const health = await herald.request('GET', '/healthz', undefined, { key: null });
+    expect(health.status).toBe(200);
     const ready = await herald.request('GET', '/readyz', undefined, { key: null });
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ redis: 'ok', catalog: 'ok' });
     const metrics = await herald.request('GET', '/metrics', undefined, { key: null });
     expect(metrics.text).toContain('herald_queue_jobs');
+    await expectDocumented(herald, 'GET', '/healthz', health);
+    await expectDocumented(herald, 'GET', '/readyz', ready);
+    await expectDocumented(herald, 'GET', '/metrics', metrics);
     const doc = await herald.request('GET', '/docs/openapi.json', undefined, { key: null });
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(

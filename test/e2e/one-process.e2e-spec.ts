@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,12 @@ describe('one-process mode (npm start)', () => {
     expect(herald.stdout.split(key)).toHaveLength(2);
     expect(herald.stderr).not.toContain(key);
     expect(herald.logLines.some((l) => l.msg === 'workers started')).toBe(true);
+    // At start it says whether the Redis in use keeps accepted messages (the test Redis has no AOF).
+    const redis = new Redis(inject('redisUrl'));
+    const [, appendonly] = await redis.config('GET', 'appendonly');
+    redis.disconnect();
+    const aofWarnings = herald.logLines.filter((l) => l.level === 40 && /appendonly no/.test(String(l.msg)));
+    expect(aofWarnings).toHaveLength(appendonly === 'yes' ? 0 : 1);
 
     // A second process on the same embedded catalog is refused with a message that says what to do.
     const second = start(

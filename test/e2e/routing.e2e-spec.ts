@@ -411,7 +411,7 @@ describe('routing on the embedded catalog', () => {
         {
           field: 'filterPolicy',
           message:
-            'has 160 combinations of values (the product of the value-array lengths, summed over $or branches); at most 150 are allowed',
+            'has 160 combinations of values (the product of the value-array lengths, each times its nesting depth, summed over $or branches); at most 150 are allowed',
         },
       ],
     },

@@ -12,6 +12,7 @@ export interface ProcessExit {
  */
 export class HeraldProcess {
   private static readonly running = new Set<HeraldProcess>();
+  private static readonly groups = new Set<HeraldProcess>();
 
   stdout = '';
   stderr = '';
@@ -19,14 +20,27 @@ export class HeraldProcess {
   private readonly child: ChildProcess;
   private exit: ProcessExit | null = null;
   private readonly waiters = new Set<() => void>();
+  private readonly group: boolean;
 
-  constructor(main: string, env: Record<string, string>, options: { cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [main], {
+  /**
+   * `main` is a built entry point run with this Node, or, with `options.command`, any command line (such as
+   * `['npm', 'start']`). `options.group` starts it in a process group of its own, for `killGroup`.
+   */
+  constructor(
+    main: string,
+    env: Record<string, string>,
+    options: { cwd?: string; command?: string[]; group?: boolean } = {},
+  ) {
+    const [file, ...args] = options.command ?? [process.execPath, main];
+    this.group = options.group ?? false;
+    this.child = spawn(file, args, {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.group,
     });
     HeraldProcess.running.add(this);
+    if (this.group) HeraldProcess.groups.add(this);
     this.child.stdout!.on('data', (c: Buffer) => {
       this.stdout += c.toString();
       this.notify();
@@ -93,15 +107,29 @@ export class HeraldProcess {
     if (this.running) this.child.kill(signal);
   }
 
+  /**
+   * `signal` to every process of its group, as a terminal's Ctrl-C does (needs `group: true`), even after
+   * the process itself ended: what it started may still be running.
+   */
+  killGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+
   /** SIGTERM, and the exit it led to. */
   async stop(): Promise<ProcessExit> {
     this.kill('SIGTERM');
     return this.exited;
   }
 
-  /** Kills (SIGKILL) every process started here that is still running: for afterAll/afterEach. */
+  /** Kills (SIGKILL) every process started here that is still running, with its group: for afterAll/afterEach. */
   static async killAll(): Promise<void> {
     const left = [...HeraldProcess.running];
+    for (const p of HeraldProcess.groups) p.killGroup('SIGKILL');
+    HeraldProcess.groups.clear();
     for (const p of left) p.kill('SIGKILL');
     await Promise.all(left.map((p) => p.exited));
   }

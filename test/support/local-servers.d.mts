@@ -5,7 +5,7 @@ export interface RunningServer {
 }
 
 export function freePort(): Promise<number>;
-export function startRedis(): Promise<RunningServer>;
+export function startRedis(extraArgs?: string[]): Promise<RunningServer>;
 export function postgresInstalled(): boolean;
 export function startPostgres(): Promise<RunningServer>;
 export function stopChild(child: import('node:child_process').ChildProcess): Promise<void>;

@@ -48,8 +48,11 @@ export function stopChild(child) {
   });
 }
 
-/** A private redis-server on a free loopback port, without persistence. */
-export async function startRedis() {
+/**
+ * A private redis-server on a free loopback port, without persistence unless `extraArgs` (which override
+ * the defaults, e.g. `['--appendonly', 'yes', '--dir', dir]`) say otherwise.
+ */
+export async function startRedis(extraArgs = []) {
   if (!onPath('redis-server')) {
     throw new Error(
       'redis-server is not on the PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server) or set REDIS_URL to a Redis the tests may use.',
@@ -69,6 +72,7 @@ export async function startRedis() {
       'no',
       '--maxmemory-policy',
       'noeviction',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -6,6 +6,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminSessions } from './admin/admin-sessions';
+import { AccessPolicy } from './auth/access-policy';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyService } from './auth/api-key.service';
 import { ApiKeysController } from './auth/api-keys.controller';
@@ -51,6 +52,7 @@ export class AppModule {
       ],
       providers: [
         ApiKeyService,
+        AccessPolicy,
         TopicsService,
         SubscriptionsService,
         AdminSessions,

@@ -6,7 +6,6 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,8 +13,12 @@ import type { Logger } from 'pino';
 import { registerQueueDashboard } from './admin/queue-dashboard';
 import { AppModule } from './app.module';
 import { serveConsole } from './console/serve-console';
+import { completeOpenApiDocument } from './openapi/complete-document';
 import { ensureRedis, RedisUnavailableError } from './local-redis';
-import { sendProblem } from './problem/problem';
+import { refuseControlCharacters } from './problem/control-characters';
+import { clientErrorHandler, frameworkErrors, sendProblem } from './problem/http-errors';
+import { useJsonBodyParser } from './problem/json-body';
+import { problem } from './problem/problem';
 import { ProblemFilter } from './problem/problem.filter';
 import { createValidationPipe } from './problem/validation';
 
@@ -44,14 +47,11 @@ export async function createApiApp(
     bodyLimit: config.maxBodyBytes,
     logger: false,
     trustProxy: true,
-    // An SDK given an endpoint ending in /sns posts to /sns/; every route takes either spelling.
-    routerOptions: { ignoreTrailingSlash: true },
-    // A path that does not even decode names nothing that exists: 404, as for any unknown id.
-    frameworkErrors: (err: { code?: string; message: string }, _req: FastifyRequest, reply: FastifyReply) => {
-      void (err.code === 'FST_ERR_BAD_URL'
-        ? sendProblem(reply, 404, 'No such resource.')
-        : sendProblem(reply, 400, err.message));
-    },
+    // An SDK given an endpoint ending in /sns posts to /sns/; every route takes either spelling. Topic
+    // names are up to 256 characters; a longer path segment names nothing (frameworkErrors: 404).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    frameworkErrors,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger),
@@ -60,6 +60,11 @@ export async function createApiApp(
     rawBody: true,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Nest's own parsers now (it would add them at init), so that its JSON one can be replaced; with the
+  // raw body kept, as rawBody above asks (the SNS API checks SigV4 over it).
+  adapter.registerParserMiddleware(undefined, true);
+  useJsonBodyParser(fastify);
+  refuseControlCharacters(fastify);
   fastify.addHook('onRequest', async (req, reply) => {
     const type = req.headers['content-type'];
     if (!type || req.method === 'GET' || req.method === 'HEAD') return;
@@ -67,7 +72,7 @@ export async function createApiApp(
     const isForm = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
     if (isJson || (isForm && (isRoot(req.url) || FORM_ROUTES.some((p) => req.url.startsWith(p))))) return;
     if (/^multipart\/form-data\s*(;|$)/i.test(type) && req.url.startsWith(UNSUBSCRIBE_ROUTE)) return;
-    await sendProblem(reply, 415, 'Send the body as application/json.');
+    await sendProblem(reply, problem(415, 'Send the body as application/json.'));
   });
   // Only the one-click unsubscribe route gets this far with multipart: read (within bodyLimit) and drop it.
   fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, _body, done) =>
@@ -93,9 +98,9 @@ export async function createApiApp(
       'Self-hosted pub/sub notification fan-out: topics, subscriptions, publish, deliveries, dead letters.',
     )
     .setVersion('1')
-    .addBearerAuth()
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (hk_…)' })
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+  SwaggerModule.setup('docs', app, () => completeOpenApiDocument(SwaggerModule.createDocument(app, doc)), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
   // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).

@@ -1,6 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { Type } from 'class-transformer';
+
+/**
+ * Optional, but not nullable: `@IsOptional()` skips validation for null as well as for a missing field,
+ * which let `{"rawDelivery": null}` through to a NOT NULL column.
+ */
+export const OptionalNotNull = () => ValidateIf((_object, value) => value !== undefined);
 
 /** `?limit=&cursor=` of every list. */
 export class PageQuery {

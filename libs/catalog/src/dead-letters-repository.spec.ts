@@ -96,6 +96,27 @@ describe.each(BACKENDS)('DeadLettersRepository on %s', (backend) => {
     expect(all.items.map((d) => d.id)).toEqual(expect.arrayContaining([...a.ids, ...b.ids]));
   });
 
+  it('lists only the allowed topics, in full pages, when given a topic limit', async () => {
+    const a = await deadLetters(3);
+    const b = await deadLetters(3);
+    const c = await deadLetters(2);
+    const allowed = [a.topic, c.topic];
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await catalog.deadLetters.list({}, { limit: 2, cursor }, allowed);
+      // Full pages until the last one: the limit is applied in the query, not after it.
+      if (page.nextCursor !== null) expect(page.items).toHaveLength(2);
+      seen.push(...page.items.map((d) => d.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(seen.filter((id) => [...a.ids, ...b.ids, ...c.ids].includes(id))).toEqual([...a.ids, ...c.ids]);
+    expect((await catalog.deadLetters.list({ subscriptionId: b.subscriptionId }, {}, allowed)).items).toEqual(
+      [],
+    );
+    expect((await catalog.deadLetters.list({ topic: b.topic }, {}, [])).items).toEqual([]);
+  });
+
   it('shows an entry with its message payload and every attempt', async () => {
     const { ids, topic } = await deadLetters(1);
     const detail = await catalog.deadLetters.get(ids[0]);

@@ -1,3 +1,4 @@
+import { allowedTopicsClause } from './allowed-topics';
 import type {
   DeadLetter,
   DeadLetterDetail,
@@ -24,14 +25,28 @@ const DEFAULT_TAKE_LIMIT = 1000;
 export class DeadLettersRepository {
   constructor(private readonly sql: SqlClient) {}
 
-  /** Dead letters ordered by id (oldest first), optionally of one topic and/or subscription. */
-  async list(filter: DeadLetterFilter = {}, page?: PageRequest): Promise<Page<DeadLetter>> {
+  /**
+   * Dead letters ordered by id (oldest first), optionally of one topic and/or subscription, and with
+   * `allowedTopics` only of those (a topic-limited key's list), filtered in the query.
+   */
+  async list(
+    filter: DeadLetterFilter = {},
+    page?: PageRequest,
+    allowedTopics?: readonly string[] | null,
+  ): Promise<Page<DeadLetter>> {
     const limit = pageLimit(page);
+    const params: unknown[] = [
+      filter.topic ?? null,
+      filter.subscriptionId ?? null,
+      pageCursor(page),
+      limit + 1,
+    ];
+    const allowed = allowedTopicsClause('topic', allowedTopics, params);
     const { rows } = await this.sql.query<DeadLetterRow>(
       `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters
-       WHERE ($1::text IS NULL OR topic = $1::text) AND ($2::text IS NULL OR subscription_id = $2::text) AND id > $3
+       WHERE ($1::text IS NULL OR topic = $1::text) AND ($2::text IS NULL OR subscription_id = $2::text) AND id > $3${allowed}
        ORDER BY id LIMIT $4`,
-      [filter.topic ?? null, filter.subscriptionId ?? null, pageCursor(page), limit + 1],
+      params,
     );
     return toPage(rows, limit, toDeadLetter, (d) => d.id);
   }

@@ -85,6 +85,22 @@ describe.each(BACKENDS)('TopicsRepository on %s', (backend) => {
     expect(pages).toBeGreaterThanOrEqual(3);
   });
 
+  it('lists only the allowed topics, in full pages, when given a topic limit', async () => {
+    const prefix = uniqueName('allowed');
+    const names = Array.from({ length: 6 }, (_, i) => `${prefix}-${i}`);
+    for (const name of names) await catalog.topics.create({ name });
+    const allowed = [names[1], names[3], names[5], `${prefix}-missing`];
+    const first = await catalog.topics.list({ limit: 2 }, allowed);
+    expect(first.items.map((t) => t.name)).toEqual([names[1], names[3]]);
+    expect(first.nextCursor).toBe(names[3]);
+    const second = await catalog.topics.list({ limit: 2, cursor: first.nextCursor }, allowed);
+    expect(second.items.map((t) => t.name)).toEqual([names[5]]);
+    expect(second.nextCursor).toBeNull();
+    expect(await catalog.topics.list({ limit: 10 }, [])).toEqual({ items: [], nextCursor: null });
+    const unlimited = await catalog.topics.list({ limit: 1000 }, null);
+    expect(unlimited.items.map((t) => t.name)).toEqual(expect.arrayContaining(names));
+  });
+
   it('ends the last page with nextCursor null', async () => {
     const all = await catalog.topics.list({ limit: 1000 });
     expect(all.nextCursor).toBeNull();

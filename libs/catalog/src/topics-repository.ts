@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SUBSCRIPTION_STATUSES, type Topic } from '@herald/core';
+import { allowedTopicsClause } from './allowed-topics';
 import type { CreateTopicInput, SubscriptionCounts, TopicPatch } from './catalog-types';
 import { ConflictError } from './conflict-error';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
@@ -53,12 +54,17 @@ export class TopicsRepository {
     return rows[0] ? toTopic(rows[0]) : null;
   }
 
-  /** Topics ordered by name; the cursor is the last name of the previous page. */
-  async list(page?: PageRequest): Promise<Page<Topic>> {
+  /**
+   * Topics ordered by name; the cursor is the last name of the previous page. With `allowedTopics`, only
+   * those (a topic-limited key's list), filtered in the query so that every page is full.
+   */
+  async list(page?: PageRequest, allowedTopics?: readonly string[] | null): Promise<Page<Topic>> {
     const limit = pageLimit(page);
+    const params: unknown[] = [pageCursor(page), limit + 1];
+    const allowed = allowedTopicsClause('name', allowedTopics, params);
     const { rows } = await this.sql.query<TopicRow>(
-      `SELECT ${TOPIC_COLUMNS} FROM topics WHERE name > $1 ORDER BY name LIMIT $2`,
-      [pageCursor(page), limit + 1],
+      `SELECT ${TOPIC_COLUMNS} FROM topics WHERE name > $1${allowed} ORDER BY name LIMIT $2`,
+      params,
     );
     return toPage(rows, limit, toTopic, (t) => t.name);
   }

@@ -6,3 +6,4 @@ export * from './herald-metrics';
 export * from './readiness';
 export * from './operations-server';
 export * from './secret-key';
+export * from './redis-durability';

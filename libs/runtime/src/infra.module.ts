@@ -16,6 +16,7 @@ import {
   Injectable,
   Module,
   type DynamicModule,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -23,17 +24,23 @@ import { HeraldMetrics } from './herald-metrics';
 import { OperationsServer } from './operations-server';
 import { Readiness } from './readiness';
 import { openSecretBox } from './secret-key';
+import { warnAboutRedisDurability } from './redis-durability';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
-/** Closes the shared connections last, after every worker and server has drained. */
+/** Checks Redis at start; closes the shared connections last, after every worker and server has drained. */
 @Injectable()
-export class InfraLifecycle implements OnApplicationShutdown {
+export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: Catalog,
     private readonly shards: Shards,
     private readonly changes: ChangeNotifier,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await warnAboutRedisDurability(this.redis, this.logger);
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.changes.close();

@@ -1,5 +1,5 @@
 import { Controller, Delete, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../auth/api-key.service';
 import { CurrentPrincipal, Public, RequireScope } from '../auth/auth.decorators';
@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 import { forbidden } from '../problem/problem';
 import { AdminSessions, sessionCookie, sessionTokenOf } from './admin-sessions';
 import { bearerKey } from '../auth/bearer-key';
+import { ApiDoc } from '../openapi/api-doc';
 import { mayUseQueueDashboard } from './queue-dashboard';
 
 /** Opens and closes the browser session that admits the console's operator to /admin/queues. */
@@ -15,8 +16,11 @@ import { mayUseQueueDashboard } from './queue-dashboard';
 export class AdminSessionController {
   constructor(private readonly sessions: AdminSessions) {}
 
+  @ApiDoc({
+    summary: 'Open a queue-dashboard session for the console (a cookie; unlimited admin keys only)',
+    status: 204,
+  })
   @Post()
-  @ApiBearerAuth()
   @RequireScope('admin')
   @HttpCode(204)
   async open(
@@ -30,6 +34,7 @@ export class AdminSessionController {
     void reply.header('set-cookie', sessionCookie(token, req.protocol === 'https'));
   }
 
+  @ApiDoc({ summary: "Close the caller's queue-dashboard session (clears its cookie)", status: 204 })
   @Delete()
   @Public()
   @HttpCode(204)

@@ -7,7 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import { ApiKeyService, hashApiKey } from '../auth/api-key.service';
 import { bearerKey } from '../auth/bearer-key';
 import { isAdmin, type Principal } from '../auth/principal';
-import { sendProblem } from '../problem/problem';
+import { sendProblem } from '../problem/http-errors';
+import { problem } from '../problem/problem';
 import { AdminSessions, sessionTokenOf } from './admin-sessions';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
@@ -63,18 +64,14 @@ export async function registerQueueDashboard(app: NestFastifyApplication): Promi
         if (!principal) {
           return sendProblem(
             reply,
-            401,
-            'Sign in to the console with an admin key, or send one as a Bearer key.',
-            {
-              'www-authenticate': 'Bearer',
-            },
+            problem(401, 'Sign in to the console with an admin key, or send one as a Bearer key.'),
+            { 'www-authenticate': 'Bearer' },
           );
         }
         if (!mayUseQueueDashboard(principal)) {
           return sendProblem(
             reply,
-            403,
-            'The queue dashboard needs an admin key that is not limited to topics.',
+            problem(403, 'The queue dashboard needs an admin key that is not limited to topics.'),
           );
         }
       });

@@ -2,17 +2,19 @@ import type { Scope } from '@herald/core';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ProblemException } from '../problem/problem';
-import { PUBLIC_ROUTE, REQUIRED_SCOPE, type AuthedRequest } from './auth.decorators';
+import { AccessPolicy, type TopicRule } from './access-policy';
+import { PUBLIC_ROUTE, REQUIRED_SCOPE, TOPIC_RULE, type AuthedRequest } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
 import { bearerKey } from './bearer-key';
-import { assertTopic, hasScope } from './principal';
+import { hasScope } from './principal';
 
-/** Bearer API key on every /v1 route but the public ones; scope and topic limits checked here. */
+/** Bearer API key on every /v1 route but the public ones; scopes checked here, topic limits by AccessPolicy. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyService,
+    private readonly access: AccessPolicy,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -36,8 +38,8 @@ export class ApiKeyGuard implements CanActivate {
     if (required !== null && !hasScope(principal, required)) {
       throw new ProblemException(403, `This API key lacks the "${required}" scope.`);
     }
-    const params = req.params as Record<string, string> | undefined;
-    if (params?.name !== undefined) assertTopic(principal, params.name);
+    const rule = this.reflector.getAllAndOverride<TopicRule | undefined>(TOPIC_RULE, targets) ?? 'unlimited';
+    await this.access.authorize(principal, rule, req);
     req.principal = principal;
     return true;
   }

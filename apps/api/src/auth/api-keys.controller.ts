@@ -1,7 +1,7 @@
 import { Catalog } from '@herald/catalog';
 import { SCOPES, type Scope } from '@herald/core';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -16,9 +16,12 @@ import {
 } from 'class-validator';
 import { page, PageQuery } from '../common.dto';
 import { notFound } from '../problem/problem';
+import { KEY_ID } from '../resource-ids';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { ApiKeyService } from './api-key.service';
 import type { Principal } from './principal';
+import { ApiDoc } from '../openapi/api-doc';
+import { API_KEY_EXAMPLE, ApiKeySchema, CreatedApiKeySchema, CurrentApiKeySchema } from '../openapi/schemas';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 200 })
@@ -49,10 +52,7 @@ export class CreateApiKeyDto {
   awsCredentials?: boolean;
 }
 
-const KEY_ID = /^key_[0-9A-Z]{26}$/;
-
 @ApiTags('api keys')
-@ApiBearerAuth()
 @Controller('v1/api-keys')
 export class ApiKeysController {
   constructor(
@@ -60,8 +60,14 @@ export class ApiKeysController {
     private readonly catalog: Catalog,
   ) {}
 
+  @ApiDoc({
+    summary: "Create an API key, within the caller's own scopes and topics",
+    status: 201,
+    type: CreatedApiKeySchema,
+    example: { ...API_KEY_EXAMPLE, key: 'hk_3q2-7w1X0Wm0Vf6x2Z8v9K2M4N6P8Q0R' },
+  })
   @Post()
-  @RequireScope('admin')
+  @RequireScope('admin', 'new-key')
   async create(@Body() dto: CreateApiKeyDto) {
     const created = await this.keys.create({
       name: dto.name,
@@ -76,19 +82,32 @@ export class ApiKeysController {
       topics: created.topics,
       createdAt: created.createdAt,
       key: created.key,
-      ...(created.secretAccessKey
-        ? { accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey }
-        : {}),
+      accessKeyId: created.accessKeyId ?? null,
+      ...(created.secretAccessKey ? { secretAccessKey: created.secretAccessKey } : {}),
     };
   }
 
-  /** The calling key itself, whatever its scopes: what a client (the console) may offer its holder. */
+  @ApiDoc({
+    summary: 'The calling key itself, whatever its scopes: what a client (the console) may offer its holder',
+    type: CurrentApiKeySchema,
+    example: {
+      id: API_KEY_EXAMPLE.id,
+      name: API_KEY_EXAMPLE.name,
+      scopes: API_KEY_EXAMPLE.scopes,
+      topics: API_KEY_EXAMPLE.topics,
+    },
+  })
   @Get('current')
-  @RequireScope(null)
+  @RequireScope(null, 'self')
   current(@CurrentPrincipal() p: Principal) {
     return { id: p.keyId, name: p.name, scopes: [...p.scopes], topics: p.topics };
   }
 
+  @ApiDoc({
+    summary: 'List API keys (never the keys themselves)',
+    page: ApiKeySchema,
+    example: API_KEY_EXAMPLE,
+  })
   @Get()
   @RequireScope('admin')
   async list(@Query() q: PageQuery) {
@@ -106,10 +125,11 @@ export class ApiKeysController {
     };
   }
 
+  @ApiDoc({ summary: 'Delete an API key: it stops working at once', status: 204 })
   @Delete(':id')
   @RequireScope('admin')
   @HttpCode(204)
   async remove(@Param('id') id: string) {
-    if (!KEY_ID.test(id) || !(await this.keys.delete(id))) throw notFound(`API key "${id}"`);
+    if (!KEY_ID.test(id) || !(await this.keys.delete(id))) throw notFound('API key', id);
   }
 }

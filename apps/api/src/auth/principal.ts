@@ -22,7 +22,7 @@ export function canUseTopic(p: Principal, topic: string): boolean {
   return p.topics === null || p.topics.includes(topic);
 }
 
-/** Throws 403 unless the key may act on `topic`. */
+/** Throws 403 unless the key may act on `topic` (AccessPolicy decides where a route finds it). */
 export function assertTopic(p: Principal, topic: string): void {
   if (!canUseTopic(p, topic)) throw forbidden(`This API key may not use topic "${topic}".`);
 }

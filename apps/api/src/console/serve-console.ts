@@ -4,7 +4,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SAME_ORIGIN_CSP } from '../admin/queue-dashboard';
-import { sendProblem } from '../problem/problem';
+import { sendProblem } from '../problem/http-errors';
+import { problem } from '../problem/problem';
 
 export const CONSOLE_PATH = '/console';
 
@@ -24,7 +25,7 @@ export async function serveConsole(app: NestFastifyApplication, dir = defaultCon
   const fastify = app.getHttpAdapter().getInstance();
   if (!existsSync(join(dir, 'index.html'))) {
     const notBuilt = async (_req: unknown, reply: Parameters<typeof sendProblem>[0]) =>
-      sendProblem(reply, 404, 'The console is not built: run npm run build.');
+      sendProblem(reply, problem(404, 'The console is not built: run npm run build.'));
     fastify.get(CONSOLE_PATH, notBuilt);
     fastify.get(`${CONSOLE_PATH}/*`, notBuilt);
     return;

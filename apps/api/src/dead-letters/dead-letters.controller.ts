@@ -2,14 +2,22 @@ import { Catalog, type DeadLetter } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
 import { Shards, type NotificationJob } from '@herald/queue';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, canUseTopic, type Principal } from '../auth/principal';
+import { allowedTopics } from '../auth/access-policy';
+import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { notFound, validationFailed } from '../problem/problem';
-
-const DLQ_ID = /^dlq_[0-9A-Z]{26}$/;
+import { DLQ_ID } from '../resource-ids';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  DEAD_LETTER_DETAIL_EXAMPLE,
+  DEAD_LETTER_EXAMPLE,
+  DeadLetterDetailSchema,
+  DeadLetterSchema,
+  RedrivenSchema,
+} from '../openapi/schemas';
 
 export class DeadLetterFilter {
   @ApiPropertyOptional()
@@ -28,7 +36,6 @@ export class DeadLetterFilter {
 export class DeadLetterListQuery extends IntersectionType(PageQuery, DeadLetterFilter) {}
 
 @ApiTags('dead letters')
-@ApiBearerAuth()
 @Controller('v1/dead-letters')
 export class DeadLettersController {
   constructor(
@@ -36,21 +43,27 @@ export class DeadLettersController {
     private readonly shards: Shards,
   ) {}
 
+  @ApiDoc({ summary: 'List dead letters', page: DeadLetterSchema, example: DEAD_LETTER_EXAMPLE })
   @Get()
-  @RequireScope('read')
+  @RequireScope('read', 'list')
   async list(@Query() q: DeadLetterListQuery, @CurrentPrincipal() p: Principal) {
-    if (q.topic) assertTopic(p, q.topic);
-    const result = await this.catalog.deadLetters.list(
+    return this.catalog.deadLetters.list(
       { topic: q.topic, subscriptionId: q.subscriptionId },
       page(q),
+      allowedTopics(p),
     );
-    return { items: result.items.filter((d) => canUseTopic(p, d.topic)), nextCursor: result.nextCursor };
   }
 
+  @ApiDoc({
+    summary: 'Redrive every dead letter of a topic and/or subscription',
+    status: 202,
+    type: RedrivenSchema,
+    example: { redriven: 12 },
+  })
   @Post('redrive')
-  @RequireScope('admin')
+  @RequireScope('admin', 'list')
   @HttpCode(202)
-  async redriveMany(@Body() body: DeadLetterFilter) {
+  async redriveMany(@Body() body: DeadLetterFilter, @CurrentPrincipal() p: Principal) {
     if (!body.topic && !body.subscriptionId) {
       throw validationFailed([
         { field: 'topic', message: 'give a topic or a subscriptionId (or both) to redrive' },
@@ -61,6 +74,7 @@ export class DeadLettersController {
       const page = await this.catalog.deadLetters.list(
         { topic: body.topic, subscriptionId: body.subscriptionId },
         { limit: 500 },
+        allowedTopics(p),
       );
       if (page.items.length === 0) break;
       redriven += await this.redriveEntries(page.items);
@@ -68,30 +82,40 @@ export class DeadLettersController {
     return { redriven };
   }
 
+  @ApiDoc({
+    summary: 'Get a dead letter with its message and every attempt',
+    type: DeadLetterDetailSchema,
+    example: DEAD_LETTER_DETAIL_EXAMPLE,
+  })
   @Get(':id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'dead-letter')
+  async get(@Param('id') id: string) {
     const entry = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
-    if (!entry) throw notFound(`Dead letter "${id}"`);
-    assertTopic(p, entry.entry.topic);
+    if (!entry) throw notFound('Dead letter', id);
     return { ...entry.entry, message: entry.message, attempts: entry.attempts };
   }
 
+  @ApiDoc({
+    summary: 'Redrive one dead letter: delivered afresh with a new attempt budget',
+    status: 202,
+    type: RedrivenSchema,
+    example: { redriven: 1 },
+  })
   @Post(':id/redrive')
-  @RequireScope('admin')
+  @RequireScope('admin', 'dead-letter')
   @HttpCode(202)
   async redrive(@Param('id') id: string) {
     const found = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
-    if (!found) throw notFound(`Dead letter "${id}"`);
+    if (!found) throw notFound('Dead letter', id);
     return { redriven: await this.redriveEntries([found.entry]) };
   }
 
+  @ApiDoc({ summary: 'Delete a dead letter', status: 204 })
   @Delete(':id')
-  @RequireScope('admin')
+  @RequireScope('admin', 'dead-letter')
   @HttpCode(204)
   async remove(@Param('id') id: string) {
-    if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id)))
-      throw notFound(`Dead letter "${id}"`);
+    if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id))) throw notFound('Dead letter', id);
   }
 
   /**

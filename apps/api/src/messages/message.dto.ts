@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ANY_JSON } from '../openapi/schemas';
 
 /** OpenAPI shape of a publish; the body is checked by parsePublish so that `body` stays as sent. */
 export class PublishDto {
-  @ApiProperty({ description: 'string or any JSON value' })
+  @ApiProperty({ anyOf: ANY_JSON.anyOf, description: 'a string or any JSON value' })
   body!: unknown;
 
   @ApiPropertyOptional({ maxLength: 100, description: 'no line breaks' })

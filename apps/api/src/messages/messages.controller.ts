@@ -3,15 +3,26 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
 import { IdempotencyKeyReusedError, MessageStore, Publisher, PublishUnavailableError } from '@herald/queue';
 import { CatalogCache, FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import { assertTopic, type Principal } from '../auth/principal';
+import { RequireScope } from '../auth/auth.decorators';
 import { page, PageQuery } from '../common.dto';
 import { badRequest, notFound, problem, ProblemException, validationFailed } from '../problem/problem';
-import { TOPIC_NAME } from '../topics/topic.dto';
+import { MSG_ID, TOPIC_NAME } from '../resource-ids';
 import { BatchPublishDto, PublishDto } from './message.dto';
 import { parsePublish, type ParsedPublish } from './message-input';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  BATCH_RESULT_MODELS,
+  BATCH_RESULT_SCHEMA,
+  DELIVERY_EXAMPLE,
+  DeliverySchema,
+  DryRunSchema,
+  MESSAGE_EXAMPLE,
+  MessageSchema,
+  PUBLISH_EXAMPLE,
+  PublishResultSchema,
+} from '../openapi/schemas';
 
 export class DeliveryListQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
@@ -21,8 +32,6 @@ export class DeliveryListQuery extends PageQuery {
   })
   status?: DeliveryStatus;
 }
-
-const MSG_ID = /^msg_[0-9A-Z]{26}$/;
 
 /**
  * accepted: not fanned out yet; no_subscribers: no subscription's filter matched it; delivering:
@@ -40,7 +49,6 @@ export function messageStatus(counts: {
 }
 
 @ApiTags('messages')
-@ApiBearerAuth()
 @Controller('v1')
 export class MessagesController {
   constructor(
@@ -53,7 +61,7 @@ export class MessagesController {
 
   /** From the cache (a publish costs no catalog read), which also serves known topics in a catalog outage. */
   private async requireTopic(name: string): Promise<void> {
-    if (!TOPIC_NAME.test(name) || !(await this.cache.topic(name))) throw notFound(`Topic "${name}"`);
+    if (!TOPIC_NAME.test(name) || !(await this.cache.topic(name))) throw notFound('Topic', name);
   }
 
   private async publishOne(topic: string, input: ParsedPublish['input'], key: string | null) {
@@ -70,8 +78,10 @@ export class MessagesController {
     }
   }
 
+  @ApiDoc({ summary: 'Publish a message', status: 202, type: PublishResultSchema, example: PUBLISH_EXAMPLE })
+  @ApiHeader({ name: 'idempotency-key', required: false, description: 'at most 128 characters; kept 24 h' })
   @Post('topics/:name/messages')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(202)
   @ApiBody({ type: PublishDto })
   async publish(
@@ -92,8 +102,14 @@ export class MessagesController {
     return this.publishOne(name, parsed.value.input, headerKey ?? bodyKey ?? null);
   }
 
+  @ApiDoc({
+    summary: 'Publish up to 100 messages; each entry answers on its own',
+    schema: BATCH_RESULT_SCHEMA,
+    models: BATCH_RESULT_MODELS,
+    example: { results: [PUBLISH_EXAMPLE, { error: problem(400, 'The message has invalid fields.') }] },
+  })
   @Post('topics/:name/messages/batch')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(200)
   @ApiBody({ type: BatchPublishDto })
   async batch(@Param('name') name: string, @Body() raw: unknown) {
@@ -134,8 +150,13 @@ export class MessagesController {
     return { results };
   }
 
+  @ApiDoc({
+    summary: 'Which active subscriptions a message would reach; nothing is sent',
+    type: DryRunSchema,
+    example: { matched: ['sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V'], filteredOut: [] },
+  })
   @Post('topics/:name/messages/dry-run')
-  @RequireScope('publish')
+  @RequireScope('publish', 'name')
   @HttpCode(200)
   @ApiBody({ type: PublishDto })
   async dryRun(@Param('name') name: string, @Body() raw: unknown) {
@@ -145,36 +166,40 @@ export class MessagesController {
     return this.fanout.dryRun(name, parsed.value.input);
   }
 
+  @ApiDoc({
+    summary: 'Get a message with its status and counts',
+    type: MessageSchema,
+    example: MESSAGE_EXAMPLE,
+  })
   @Get('messages/:id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  @RequireScope('read', 'message')
+  async get(@Param('id') id: string) {
     const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
     if (message) {
-      assertTopic(p, message.topic);
       return { ...message, status: messageStatus(message.counts) };
     }
     // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
     const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
-    if (!payload) throw notFound(`Message "${id}"`);
-    assertTopic(p, payload.topic);
+    if (!payload) throw notFound('Message', id);
     return {
       id: payload.id,
       topic: payload.topic,
       subject: payload.subject,
       attributes: payload.attributes,
       publishedAt: payload.publishedAt,
+      fannedOutAt: null,
       status: 'accepted',
       counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0, cancelled: 0 },
     };
   }
 
+  @ApiDoc({ summary: "List a message's deliveries", page: DeliverySchema, example: DELIVERY_EXAMPLE })
   @Get('messages/:id/deliveries')
-  @RequireScope('read')
-  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery, @CurrentPrincipal() p: Principal) {
-    if (!MSG_ID.test(id)) throw notFound(`Message "${id}"`);
+  @RequireScope('read', 'message')
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryListQuery) {
+    if (!MSG_ID.test(id)) throw notFound('Message', id);
     const known = (await this.catalog.messages.get(id)) ?? (await this.store.getPayload(id));
-    if (!known) throw notFound(`Message "${id}"`);
-    assertTopic(p, known.topic);
+    if (!known) throw notFound('Message', id);
     return this.catalog.deliveries.listByMessage(id, { status: q.status }, page(q));
   }
 }

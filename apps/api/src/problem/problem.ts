@@ -15,11 +15,13 @@ const TITLES: Record<number, [slug: string, title: string]> = {
   403: ['forbidden', 'Forbidden'],
   404: ['not-found', 'Not found'],
   405: ['method-not-allowed', 'Method not allowed'],
+  408: ['request-timeout', 'Request timeout'],
   409: ['conflict', 'Conflict'],
   413: ['payload-too-large', 'Payload too large'],
   415: ['unsupported-media-type', 'Unsupported media type'],
   422: ['unprocessable', 'Unprocessable request'],
   429: ['rate-limited', 'Too many requests'],
+  431: ['headers-too-large', 'Request header fields too large'],
   500: ['internal-error', 'Internal server error'],
   503: ['unavailable', 'Service unavailable'],
 };
@@ -56,25 +58,9 @@ export const validationFailed = (errors: FieldError[]) =>
     errors.length === 1 ? `${errors[0].field} ${errors[0].message}` : 'The request has invalid fields.',
     errors,
   );
-export const notFound = (what: string) => new ProblemException(404, `${what} does not exist.`);
+/** An id as an answer may quote it: never more than 64 characters of whatever the client sent. */
+const quoted = (id: string) => JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}…` : id);
+export const notFound = (what: string, id?: string) =>
+  new ProblemException(404, `${what}${id === undefined ? '' : ` ${quoted(id)}`} does not exist.`);
 export const conflict = (detail: string) => new ProblemException(409, detail);
 export const forbidden = (detail: string) => new ProblemException(403, detail);
-
-/** The part of a Fastify reply that sendProblem uses. */
-interface ProblemReply {
-  status(code: number): ProblemReply;
-  header(name: string, value: string): ProblemReply;
-  send(body: string): unknown;
-}
-
-/** Answers a problem straight from a Fastify hook or handler (outside Nest's exception filter). */
-export async function sendProblem(
-  reply: ProblemReply,
-  status: number,
-  detail: string,
-  headers: Record<string, string> = {},
-): Promise<void> {
-  const r = reply.status(status).header('content-type', 'application/problem+json; charset=utf-8');
-  for (const [name, value] of Object.entries(headers)) r.header(name, value);
-  await r.send(JSON.stringify(problem(status, detail)));
-}

@@ -4,12 +4,14 @@ import { parseInboundSms, parseStatusCallback, twimlMessage, verifyTwilioSignatu
 import type { HeraldConfig } from '@herald/config';
 import { ChangeNotifier, Shards } from '@herald/queue';
 import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
-import { Body, Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Body, Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Public } from '../auth/auth.decorators';
 import { badRequest, forbidden, ProblemException } from '../problem/problem';
+import { ApiDoc } from '../openapi/api-doc';
+import { ReceivedSchema } from '../openapi/schemas';
 
 const HELP_TEXT = 'Herald notifications. Reply STOP to unsubscribe, START to resubscribe.';
 
@@ -23,6 +25,14 @@ function formParams(body: unknown): Record<string, string> {
   }
   return out;
 }
+
+/** The form Twilio posts, signed with X-Twilio-Signature. */
+const TwilioForm = () =>
+  applyDecorators(
+    ApiConsumes('application/x-www-form-urlencoded'),
+    ApiHeader({ name: 'X-Twilio-Signature', required: true, description: "Twilio's request signature" }),
+    ApiBody({ schema: { type: 'object', additionalProperties: { type: 'string' } } }),
+  );
 
 /** Twilio's status callbacks and incoming SMS; authenticated by Twilio's signature, not an API key. */
 @ApiTags('provider callbacks')
@@ -53,9 +63,18 @@ export class ProvidersController {
     return params;
   }
 
+  @ApiDoc({
+    summary: "Twilio's message status callback (signed by Twilio; no API key)",
+    type: ReceivedSchema,
+    example: { received: true },
+    problems: [
+      [403, 'The X-Twilio-Signature header does not match this request.'],
+      [404, 'SMS is not configured on this server.'],
+    ],
+  })
+  @TwilioForm()
   @Post('status')
   @HttpCode(200)
-  @ApiExcludeEndpoint()
   async status(
     @Req() req: FastifyRequest,
     @Headers('x-twilio-signature') signature: string | undefined,
@@ -91,8 +110,16 @@ export class ProvidersController {
   }
 
   /** STOP and its synonyms unsubscribe every SMS subscription of the sender; START resubscribes them. */
+  @ApiDoc({
+    summary: 'An SMS sent to your Twilio number: STOP, START and HELP (signed by Twilio; no API key)',
+    text: { media: 'text/xml', example: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>' },
+    problems: [
+      [403, 'The X-Twilio-Signature header does not match this request.'],
+      [404, 'SMS is not configured on this server.'],
+    ],
+  })
+  @TwilioForm()
   @Post('inbound')
-  @ApiExcludeEndpoint()
   async inbound(
     @Req() req: FastifyRequest,
     @Headers('x-twilio-signature') signature: string | undefined,

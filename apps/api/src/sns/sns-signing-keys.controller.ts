@@ -1,10 +1,11 @@
 import { SnsDocuments, SnsKeyring } from '@herald/sns';
 import { Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
+import { ApiDoc } from '../openapi/api-doc';
+import { SIGNING_KEY_EXAMPLE, SigningKeySchema } from '../openapi/schemas';
 
 @ApiTags('sns')
-@ApiBearerAuth()
 @Controller('v1/sns/signing-keys')
 export class SnsSigningKeysController {
   constructor(
@@ -12,7 +13,12 @@ export class SnsSigningKeysController {
     private readonly documents: SnsDocuments,
   ) {}
 
-  /** Rotates the key SNS-format messages are signed with; the old certificates stay served. */
+  @ApiDoc({
+    summary: 'Rotate the key SNS-format messages are signed with (the old certificates stay served)',
+    status: 201,
+    type: SigningKeySchema,
+    example: SIGNING_KEY_EXAMPLE,
+  })
   @Post()
   @RequireScope('admin')
   @HttpCode(201)

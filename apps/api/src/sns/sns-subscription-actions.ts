@@ -86,7 +86,7 @@ export class SnsSubscriptionActions {
       let sub: Subscription = result.subscription;
       if (!result.created) {
         if (sub.status === 'unsubscribed') {
-          if (Object.keys(patch).length > 0) await this.subs.update(sub.id, patch, principalOf(call));
+          if (Object.keys(patch).length > 0) await this.subs.update(sub.id, patch);
           sub = await this.subs.resubscribe(sub);
         } else if (differs(sub, patch)) {
           throw invalidParameter('Attributes', 'Subscription already exists with different attributes');
@@ -169,7 +169,7 @@ export class SnsSubscriptionActions {
       snsProtocolOf(sub),
     );
     try {
-      await this.subs.update(sub.id, patch, principalOf(call));
+      await this.subs.update(sub.id, patch);
     } catch (err) {
       throw snsErrorFrom(err);
     }

@@ -10,7 +10,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { DeliveryPolicyDto } from '../topics/topic.dto';
-import { PageQuery } from '../common.dto';
+import { OptionalNotNull, PageQuery } from '../common.dto';
 
 /** `format`: what receivers get, Herald's documents or SNS's. */
 const DeliveryFormatProperty = () =>
@@ -44,12 +44,12 @@ export class CreateSubscriptionDto {
   filterPolicy?: Record<string, unknown>;
 
   @ApiPropertyOptional({ enum: ['attributes', 'body'], default: 'attributes' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
   filterPolicyScope?: 'attributes' | 'body';
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   rawDelivery?: boolean;
 
@@ -62,7 +62,7 @@ export class CreateSubscriptionDto {
   format?: DeliveryFormat;
 
   @ApiPropertyOptional({ default: false, description: 'admin keys only: start active without confirmation' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   skipConfirmation?: boolean;
 
@@ -79,12 +79,12 @@ export class UpdateSubscriptionDto {
   filterPolicy?: Record<string, unknown> | null;
 
   @ApiPropertyOptional({ enum: ['attributes', 'body'] })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['attributes', 'body'], { message: 'must be "attributes" or "body"' })
   filterPolicyScope?: 'attributes' | 'body';
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   rawDelivery?: boolean;
 
@@ -97,7 +97,7 @@ export class UpdateSubscriptionDto {
   format?: DeliveryFormat;
 
   @ApiPropertyOptional({ enum: ['active', 'paused'] })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['active', 'paused'], { message: 'must be "active" or "paused"' })
   status?: 'active' | 'paused';
 }

@@ -12,7 +12,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, Public, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
@@ -28,12 +28,21 @@ import {
 } from './subscription.dto';
 import { subscriptionBody } from './subscription-body';
 import { SubscriptionsService } from './subscriptions.service';
+import { ApiDoc } from '../openapi/api-doc';
+import {
+  CREATED_SUBSCRIPTION_EXAMPLE,
+  ConfirmationSentSchema,
+  CreatedSubscriptionSchema,
+  SecretSchema,
+  SUBSCRIPTION_EXAMPLE,
+  SubscriptionSchema,
+  UnsubscribedSchema,
+} from '../openapi/schemas';
 
 const wantsJson = (accept: string | undefined) =>
   !!accept && accept.includes('application/json') && !accept.includes('text/html');
 
 @ApiTags('subscriptions')
-@ApiBearerAuth()
 @Controller('v1')
 export class SubscriptionsController {
   constructor(
@@ -41,8 +50,22 @@ export class SubscriptionsController {
     private readonly catalog: Catalog,
   ) {}
 
+  @ApiDoc({
+    summary: 'Subscribe an endpoint to a topic (the same endpoint again answers 200 with it)',
+    status: 201,
+    type: CreatedSubscriptionSchema,
+    example: CREATED_SUBSCRIPTION_EXAMPLE,
+    also: [
+      {
+        status: 200,
+        type: SubscriptionSchema,
+        example: SUBSCRIPTION_EXAMPLE,
+        description: 'It existed already.',
+      },
+    ],
+  })
   @Post('topics/:name/subscriptions')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'name')
   @ApiBody({ type: CreateSubscriptionDto })
   async create(
     @Param('name') name: string,
@@ -58,10 +81,15 @@ export class SubscriptionsController {
       : this.subs.view(subscription);
   }
 
+  @ApiDoc({
+    summary: "List a topic's subscriptions",
+    page: SubscriptionSchema,
+    example: SUBSCRIPTION_EXAMPLE,
+  })
   @Get('topics/:name/subscriptions')
-  @RequireScope('read')
+  @RequireScope('read', 'name')
   async list(@Param('name') name: string, @Query() q: ListSubscriptionsQuery) {
-    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound(`Topic "${name}"`);
+    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound('Topic', name);
     const result = await this.catalog.subscriptions.list(
       name,
       { status: q.status, protocol: q.protocol },
@@ -71,6 +99,14 @@ export class SubscriptionsController {
   }
 
   // Public routes first: "confirm" and "unsubscribe" must not be taken for ids.
+  @ApiDoc({
+    summary: 'Confirm a subscription from its confirmation link (no API key)',
+    type: SubscriptionSchema,
+    example: SUBSCRIPTION_EXAMPLE,
+    html: true,
+    description: 'Confirmed: a page, or the subscription with Accept: application/json.',
+    problems: [[404, 'The token is unknown, expired or replaced.']],
+  })
   @Get('subscriptions/confirm')
   @Public()
   async confirm(
@@ -84,6 +120,12 @@ export class SubscriptionsController {
     return reply.status(200).type('text/html; charset=utf-8').send(confirmedPage(sub.topic));
   }
 
+  @ApiDoc({
+    summary: 'The unsubscribe page of an email link: a button that POSTs; the GET changes nothing',
+    html: true,
+    json: false,
+    problems: [[404, 'No subscription has this token.']],
+  })
   @Get('subscriptions/unsubscribe')
   @Public()
   async unsubscribePage(@Query() q: TokenQuery, @Res() reply: FastifyReply) {
@@ -97,6 +139,19 @@ export class SubscriptionsController {
   }
 
   /** RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` as a form; any body is accepted. */
+  @ApiDoc({
+    summary: 'Unsubscribe (RFC 8058 one-click; no API key)',
+    type: UnsubscribedSchema,
+    example: { id: SUBSCRIPTION_EXAMPLE.id, status: 'unsubscribed' },
+    html: true,
+    description: 'Unsubscribed: a page, or the new status with Accept: application/json.',
+    problems: [[404, 'No subscription has this token.']],
+  })
+  @ApiConsumes('application/x-www-form-urlencoded', 'multipart/form-data')
+  @ApiBody({
+    required: false,
+    schema: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', enum: ['One-Click'] } } },
+  })
   @Post('subscriptions/unsubscribe')
   @Public()
   @HttpCode(200)
@@ -111,39 +166,59 @@ export class SubscriptionsController {
     return reply.status(200).type('text/html; charset=utf-8').send(unsubscribedPage(sub.topic));
   }
 
+  @ApiDoc({ summary: 'Get a subscription', type: SubscriptionSchema, example: SUBSCRIPTION_EXAMPLE })
   @Get('subscriptions/:id')
-  @RequireScope('read')
-  async get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    return this.subs.view(await this.subs.find(id, p));
+  @RequireScope('read', 'subscription')
+  async get(@Param('id') id: string) {
+    return this.subs.view(await this.subs.find(id));
   }
 
+  @ApiDoc({
+    summary: "Change a subscription's filter, delivery settings or status",
+    type: SubscriptionSchema,
+    example: SUBSCRIPTION_EXAMPLE,
+    problems: [[409, 'The subscription cannot move to that status from the one it has.']],
+  })
   @Patch('subscriptions/:id')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @ApiBody({ type: UpdateSubscriptionDto })
-  async update(@Param('id') id: string, @Body() raw: unknown, @CurrentPrincipal() p: Principal) {
+  async update(@Param('id') id: string, @Body() raw: unknown) {
     const dto = await subscriptionBody(UpdateSubscriptionDto, raw);
-    return this.subs.view(await this.subs.update(id, dto, p));
+    return this.subs.view(await this.subs.update(id, dto));
   }
 
+  @ApiDoc({ summary: 'Delete a subscription', status: 204 })
   @Delete('subscriptions/:id')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(204)
-  async remove(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    await this.subs.remove(id, p);
+  async remove(@Param('id') id: string) {
+    await this.subs.remove(id);
   }
 
+  @ApiDoc({
+    summary: 'Send the confirmation again (the old link stops working)',
+    status: 202,
+    type: ConfirmationSentSchema,
+    example: { status: 'pending' },
+    problems: [[409, 'The subscription is no longer pending.']],
+  })
   @Post('subscriptions/:id/confirmation')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(202)
-  async resend(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    await this.subs.resendConfirmation(id, p);
+  async resend(@Param('id') id: string) {
+    await this.subs.resendConfirmation(id);
     return { status: 'pending' };
   }
 
+  @ApiDoc({
+    summary: 'Rotate the signing secret; the old one signs beside it for 24 h',
+    type: SecretSchema,
+    example: { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  })
   @Post('subscriptions/:id/secret/rotate')
-  @RequireScope('subscribe')
+  @RequireScope('subscribe', 'subscription')
   @HttpCode(200)
-  async rotate(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
-    return { secret: await this.subs.rotateSecret(id, p) };
+  async rotate(@Param('id') id: string) {
+    return { secret: await this.subs.rotateSecret(id) };
   }
 }

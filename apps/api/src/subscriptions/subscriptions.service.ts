@@ -16,14 +16,13 @@ import { ChannelRegistry } from '@herald/delivery';
 import { SnsArns } from '@herald/sns';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { assertTopic, isAdmin, type Principal } from '../auth/principal';
+import { isAdmin, type Principal } from '../auth/principal';
 import { badRequest, conflict, forbidden, notFound, validationFailed } from '../problem/problem';
-import { TOPIC_NAME } from '../topics/topic.dto';
+import { SUB_ID, TOPIC_NAME } from '../resource-ids';
 import type { CreateSubscriptionDto, UpdateSubscriptionDto } from './subscription.dto';
 
 export const CONFIRMATION_TTL_MS = 72 * 3600 * 1000;
 const METADATA_MAX_BYTES = 4096;
-const SUB_ID = /^sub_[0-9A-Z]{26}$/;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -86,8 +85,7 @@ export class SubscriptionsService {
   }
 
   async create(topic: string, dto: CreateSubscriptionDto, principal: Principal) {
-    if (!TOPIC_NAME.test(topic) || !(await this.catalog.topics.get(topic)))
-      throw notFound(`Topic "${topic}"`);
+    if (!TOPIC_NAME.test(topic) || !(await this.catalog.topics.get(topic))) throw notFound('Topic', topic);
     if (dto.skipConfirmation && !isAdmin(principal)) {
       throw forbidden('Only an admin API key may pass skipConfirmation.');
     }
@@ -128,23 +126,22 @@ export class SubscriptionsService {
       unsubscribeToken: randomToken(),
       confirmedAt: needsConfirmation ? null : now,
     });
-    if (!result) throw notFound(`Topic "${topic}"`);
+    if (!result) throw notFound('Topic', topic);
     const { subscription, created } = result;
     if (created && token) await this.sendConfirmation(subscription, token);
     if (created) await this.changes.notify({ kind: 'subscription', id: subscription.id, topic });
     return { subscription, created };
   }
 
-  /** Loads a subscription the principal may see; 404 for any id that does not exist. */
-  async find(id: string, principal: Principal): Promise<Subscription> {
+  /** Loads a subscription; 404 for any id that does not exist. */
+  async find(id: string): Promise<Subscription> {
     const sub = SUB_ID.test(id) ? await this.catalog.subscriptions.get(id) : null;
-    if (!sub) throw notFound(`Subscription "${id}"`);
-    assertTopic(principal, sub.topic);
+    if (!sub) throw notFound('Subscription', id);
     return sub;
   }
 
-  async update(id: string, dto: UpdateSubscriptionDto, principal: Principal) {
-    const sub = await this.find(id, principal);
+  async update(id: string, dto: UpdateSubscriptionDto) {
+    const sub = await this.find(id);
     const errors: FieldError[] = [];
     const scope = dto.filterPolicyScope ?? sub.filterPolicyScope;
     const policy = dto.filterPolicy !== undefined ? dto.filterPolicy : sub.filterPolicy;
@@ -167,26 +164,26 @@ export class SubscriptionsService {
       ...(dto.format !== undefined ? { format: dto.format } : {}),
       ...(dto.status !== undefined ? { status: dto.status } : {}),
     });
-    if (!updated) throw notFound(`Subscription "${id}"`);
+    if (!updated) throw notFound('Subscription', id);
     await this.changes.notify({ kind: 'subscription', id, topic: sub.topic });
     return updated;
   }
 
-  async remove(id: string, principal: Principal): Promise<void> {
-    const sub = await this.find(id, principal);
+  async remove(id: string): Promise<void> {
+    const sub = await this.find(id);
     await this.catalog.subscriptions.delete(id);
     await this.changes.notify({ kind: 'subscription', id, topic: sub.topic });
   }
 
-  async resendConfirmation(id: string, principal: Principal): Promise<void> {
-    const sub = await this.find(id, principal);
+  async resendConfirmation(id: string): Promise<void> {
+    const sub = await this.find(id);
     if (sub.status !== 'pending')
       throw conflict(`The subscription is ${sub.status}; only a pending one is confirmed.`);
     await this.sendConfirmation(sub, await this.newConfirmationToken(id));
   }
 
-  async rotateSecret(id: string, principal: Principal): Promise<string> {
-    const sub = await this.find(id, principal);
+  async rotateSecret(id: string): Promise<string> {
+    const sub = await this.find(id);
     if (sub.protocol !== 'webhook' && sub.protocol !== 'function') {
       throw badRequest(`${sub.protocol} subscriptions have no signing secret.`);
     }

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { TOPIC_NAME } from '../resource-ids';
 
-export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
+export { TOPIC_NAME };
 
 export class DeliveryPolicyDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 15 }) maxAttempts?: number;

@@ -60,7 +60,7 @@ export class TopicsService {
   /** The topic; 404 for a name that does not exist, whatever its form. */
   async find(name: string): Promise<Topic> {
     const topic = TOPIC_NAME.test(name) ? await this.catalog.topics.get(name) : null;
-    if (!topic) throw notFound(`Topic "${name}"`);
+    if (!topic) throw notFound('Topic', name);
     return topic;
   }
 
@@ -74,7 +74,7 @@ export class TopicsService {
     if (patch.deliveryPolicy !== undefined)
       defined.deliveryPolicy = checkPolicy(patch.deliveryPolicy) ?? null;
     const topic = await this.catalog.topics.update(name, defined);
-    if (!topic) throw notFound(`Topic "${name}"`);
+    if (!topic) throw notFound('Topic', name);
     await this.changes.notify({ kind: 'topic', id: name });
     return topic;
   }
@@ -85,7 +85,7 @@ export class TopicsService {
     const subs = TOPIC_NAME.test(name)
       ? await this.catalog.subscriptions.list(name, {}, { limit: 1000, cursor: null })
       : null;
-    if (!(await this.catalog.topics.delete(name))) throw notFound(`Topic "${name}"`);
+    if (!(await this.catalog.topics.delete(name))) throw notFound('Topic', name);
     await this.changes.notify({ kind: 'topic', id: name });
     for (const s of subs?.items ?? [])
       await this.changes.notify({ kind: 'subscription', id: s.id, topic: name });

@@ -169,20 +169,42 @@ function scanScalars(values: unknown[], test: ValueTest, depth: number): number 
 
 /**
  * A nested policy meets the object at its key, or each object of an array there; where there is no object
- * at all it meets an empty one, so only `exists: false` conditions can hold.
+ * at all it meets an empty one, so only `exists: false` conditions can hold. A dotted key in the body is a
+ * path too (SNS matches every way of splitting one): `{"a.b": 1}` holds `{"b": 1}` at `a`, beside
+ * whatever `a` itself holds.
  */
 function nestedObject(key: string, test: NodeTest): NodeTest {
   let whenMissing: boolean | undefined;
   const missing = (): boolean => (whenMissing ??= test(EMPTY));
+  const prefix = `${key}.`;
   return (object) => {
     const value = Object.hasOwn(object, key) ? object[key] : undefined;
-    if (isPlainObject(value)) return test(value);
+    const dotted = dottedChild(object, prefix);
+    if (isPlainObject(value)) return test(dotted ? mergeDotted(value, dotted) : value);
     if (Array.isArray(value)) {
-      const found = scanObjects(value, test, 0);
+      const found = scanObjects(dotted ? [...(value as unknown[]), dotted] : value, test, 0);
       return found === NONE ? missing() : found === MATCH;
     }
-    return missing();
+    return dotted ? test(dotted) : missing();
   };
+}
+
+/** The keys of `object` that start with `prefix`, without it, as one object; undefined when there are none. */
+function dottedChild(object: Subject, prefix: string): Subject | undefined {
+  let child: Subject | undefined;
+  for (const key of Object.keys(object)) {
+    if (key.startsWith(prefix))
+      (child ??= Object.create(null) as Subject)[key.slice(prefix.length)] = object[key];
+  }
+  return child;
+}
+
+/** `value` and its dotted siblings as one object; a key present in both keeps both values, as an array. */
+function mergeDotted(value: Subject, dotted: Subject): Subject {
+  const merged = Object.assign(Object.create(null) as Subject, value);
+  for (const [key, v] of Object.entries(dotted))
+    merged[key] = Object.hasOwn(merged, key) ? [merged[key], v] : v;
+  return merged;
 }
 
 function scanObjects(values: unknown[], test: NodeTest, depth: number): number {

@@ -418,10 +418,41 @@ body({ a: { b: { c: [{ prefix: 'x' }] } }, d: ['1'] }, [
   [{ a: { b: { c: 'xyz' } }, d: '2' }, false],
   [{ a: { b: { c: ['no', 'xx'] } }, d: ['0', '1'] }, true],
 ]);
-// A dotted key is a key, not a path.
+// A dotted key is a path, matching every way the body splits it (as SNS does), in the policy and the body.
+const splits: Case[] = [
+  [{ a: { b: { c: 'x' } } }, true],
+  [{ 'a.b.c': 'x' }, true],
+  [{ 'a.b': { c: 'x' } }, true],
+  [{ a: { 'b.c': 'x' } }, true],
+  [{ a: [{ 'b.c': 'x' }] }, true],
+  [{ a: { b: { c: 'y' } }, 'a.b.c': 'x' }, true],
+  [{ a: { b: { c: 'y' } } }, false],
+  [{ 'a.b.c': 'y', a: { 'b.d': 'x' } }, false],
+  [{ 'a.bc': 'x' }, false],
+  [{ ab: { c: 'x' } }, false],
+  [{}, false],
+];
+body({ 'a.b.c': ['x'] }, splits);
+body({ a: { 'b.c': ['x'] } }, splits);
+body({ 'a.b': { c: ['x'] } }, splits);
+body({ a: { b: { c: ['x'] } } }, splits);
 body({ 'a.b': ['1'] }, [
-  [{ a: { b: '1' } }, false],
+  [{ a: { b: '1' } }, true],
   [{ 'a.b': '1' }, true],
+  [{ a: { b: '2' } }, false],
+]);
+// Entries under one path make one object, written nested or dotted, and hold within one array element.
+body({ a: { b: ['x'] }, 'a.c': ['y'] }, [
+  [{ a: { b: 'x', c: 'y' } }, true],
+  [{ a: { b: 'x' }, 'a.c': 'y' }, true],
+  [{ 'a.b': 'x', 'a.c': 'y' }, true],
+  [{ a: [{ b: 'x' }, { c: 'y' }] }, false],
+  [{ a: { b: 'x' } }, false],
+]);
+body({ 'a.b': [{ exists: false }] }, [
+  [{ a: { c: 1 } }, true],
+  [{ 'a.b': 1 }, false],
+  [{ a: { b: 1 } }, false],
 ]);
 // Arrays of objects: the nested policy must hold within one element (S3-style Records).
 body({ Records: { s3: { bucket: { name: ['b1'] } } } }, [

@@ -6,7 +6,7 @@
 export const FILTER_POLICY_LIMITS = {
   /** Attribute scope: distinct attribute names in the whole policy. Body scope: distinct top-level keys. */
   maxKeys: 5,
-  /** Product of the value-array lengths, summed over the branches `$or` expands into. */
+  /** Product of the value-array lengths, each times its nesting depth, summed over `$or` branches. */
   maxCombinations: 150,
   /** UTF-8 size of the policy as JSON. */
   maxBytes: 256 * 1024,

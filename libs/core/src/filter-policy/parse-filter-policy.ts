@@ -67,7 +67,7 @@ export function parseFilterPolicy(policy: unknown, scope: FilterPolicyScope): Pa
     );
     return { root: undefined, errors: parser.errors };
   }
-  const root = parser.node(policy, ROOT, 1, true);
+  const root = parser.node(Object.entries(policy), ROOT, 1, true);
   parser.checkLimits(root);
   return { root, errors: parser.errors };
 }
@@ -81,21 +81,28 @@ class Parser {
     if (this.errors.length < MAX_ERRORS) this.errors.push({ field, message });
   }
 
-  /** `root` allows the empty object: a policy of `{}` filters nothing out. */
-  node(object: Record<string, unknown>, path: string, depth: number, root = false): PolicyNode {
+  /**
+   * One policy object, given as its entries. `root` allows the empty object: a policy of `{}` filters
+   * nothing out. In body scope a dotted key is a path, as in SNS: `"a.b": [...]` is `"a": {"b": [...]}`,
+   * and entries under the same first segment make one nested object, however they were written.
+   */
+  node(entries: [string, unknown][], path: string, depth: number, root = false): PolicyNode {
     const node = {
       leaves: [] as PolicyNode['leaves'][number][],
       nested: [] as PolicyNode['nested'][number][],
       ors: [] as PolicyNode[][],
     };
-    const keys = Object.keys(object);
-    if (keys.length === 0 && !root) this.fail(path, 'must contain at least one key');
-    for (const key of keys) {
-      const value = object[key];
+    if (entries.length === 0 && !root) this.fail(path, 'must contain at least one key');
+    const groups = new Map<string, [string, unknown][]>();
+    const group = (key: string) => groups.get(key) ?? groups.set(key, []).get(key)!;
+    for (const [key, value] of entries) {
       const field = `${path}.${key}`;
+      const dot = this.scope === 'body' ? key.indexOf('.') : -1;
       if (key === '$or') {
         const branches = this.or(value, field, depth);
         if (branches) node.ors.push(branches);
+      } else if (dot >= 0) {
+        group(key.slice(0, dot)).push([key.slice(dot + 1), value]);
       } else if (Array.isArray(value)) {
         if (this.scope === 'attributes' && !ATTRIBUTE_NAME_PATTERN.test(key)) {
           this.fail(
@@ -111,10 +118,10 @@ class Parser {
             field,
             'attribute-scope policies cannot nest objects; use filterPolicyScope "body" to filter on a JSON body',
           );
-        } else if (depth + 1 > FILTER_POLICY_LIMITS.maxDepth) {
-          this.fail(field, `nests deeper than ${FILTER_POLICY_LIMITS.maxDepth} levels`);
+        } else if (Object.keys(value).length === 0) {
+          this.fail(field, 'must contain at least one key');
         } else {
-          node.nested.push({ key, node: this.node(value, field, depth + 1) });
+          group(key).push(...Object.entries(value));
         }
       } else {
         this.fail(
@@ -123,6 +130,14 @@ class Parser {
             ? 'must be an array of match values or a nested object'
             : 'must be an array of match values',
         );
+      }
+    }
+    for (const [key, members] of groups) {
+      const field = `${path}.${key}`;
+      if (depth + 1 > FILTER_POLICY_LIMITS.maxDepth) {
+        this.fail(field, `nests deeper than ${FILTER_POLICY_LIMITS.maxDepth} levels`);
+      } else {
+        node.nested.push({ key, node: this.node(members, field, depth + 1) });
       }
     }
     return node;
@@ -139,7 +154,8 @@ class Parser {
     }
     const branches: PolicyNode[] = [];
     value.forEach((branch: unknown, i) => {
-      if (isPlainObject(branch)) branches.push(this.node(branch, `${field}[${i}]`, depth + 1));
+      if (isPlainObject(branch))
+        branches.push(this.node(Object.entries(branch), `${field}[${i}]`, depth + 1));
       else this.fail(`${field}[${i}]`, 'must be a policy object');
     });
     return branches;
@@ -354,24 +370,29 @@ class Parser {
         `has ${keys.size} ${what}${list([...keys])}; at most ${FILTER_POLICY_LIMITS.maxKeys} are allowed`,
       );
     }
-    const combinations = combinationsOf(root);
+    const combinations = combinationsOf(root, 1);
     if (combinations > FILTER_POLICY_LIMITS.maxCombinations) {
       const shown = combinations === Infinity ? 'too many' : String(combinations);
       this.fail(
         ROOT,
-        `has ${shown} combinations of values (the product of the value-array lengths, summed over $or branches); at most ${FILTER_POLICY_LIMITS.maxCombinations} are allowed`,
+        `has ${shown} combinations of values (the product of the value-array lengths, each times its nesting depth, summed over $or branches); at most ${FILTER_POLICY_LIMITS.maxCombinations} are allowed`,
       );
     }
   }
 }
 
-/** SNS's complexity measure: the policy expanded into `$or`-free alternatives, each the product of its arrays. */
-function combinationsOf(node: PolicyNode): number {
+/**
+ * SNS's complexity measure: the policy expanded into `$or`-free alternatives, each the product of its
+ * value arrays' lengths, each length multiplied by the array's key depth (1 at the top level; `$or`
+ * adds no depth). The SNS guide's example `{"a":{"b":{"c":[4 values]}},"d":{"e":[3]},"f":[3]}` is
+ * (4 × 3) × (3 × 2) × (3 × 1) = 216.
+ */
+function combinationsOf(node: PolicyNode, keyDepth: number): number {
   let product = 1;
-  for (const leaf of node.leaves) product *= leaf.conditions.length;
-  for (const nested of node.nested) product *= combinationsOf(nested.node);
+  for (const leaf of node.leaves) product *= leaf.conditions.length * keyDepth;
+  for (const nested of node.nested) product *= combinationsOf(nested.node, keyDepth + 1);
   for (const branches of node.ors)
-    product *= branches.reduce((sum, branch) => sum + combinationsOf(branch), 0);
+    product *= branches.reduce((sum, branch) => sum + combinationsOf(branch, keyDepth), 0);
   return product;
 }
 

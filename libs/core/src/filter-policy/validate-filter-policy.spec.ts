@@ -294,7 +294,32 @@ const invalid: Invalid[] = [
     { x: { a: Array.from({ length: 16 }, String), b: { c: Array.from({ length: 10 }, String) } } },
     'body',
     'filterPolicy',
-    /^has 160 combinations of values/,
+    /^has 960 combinations of values/,
+  ],
+  // The SNS guide's example: each array's length times its nesting depth, (4 × 3) × (3 × 2) × (3 × 1).
+  [
+    {
+      key_a: { key_b: { key_c: ['v1', 'v2', 'v3', 'v4'] } },
+      key_d: { key_e: ['v1', 'v2', 'v3'] },
+      key_f: ['v1', 'v2', 'v3'],
+    },
+    'body',
+    'filterPolicy',
+    /^has 216 combinations of values \(the product of the value-array lengths, each times its nesting depth/,
+  ],
+  // A dotted key is as deep as the path it names.
+  [
+    { 'a.b.c': Array.from({ length: 51 }, String) },
+    'body',
+    'filterPolicy',
+    /^has 153 combinations of values/,
+  ],
+  [{ 'a.b': {} }, 'body', 'filterPolicy.a.b', 'must contain at least one key'],
+  [
+    { 'a.b.c.d.e.f.g.h.i.j.k': ['deep'] },
+    'body',
+    'filterPolicy.a.b.c.d.e.f.g.h.i.j',
+    'nests deeper than 10 levels',
   ],
   [
     { a: { b: { c: { d: { e: { f: { g: { h: { i: { j: { k: ['deep'] } } } } } } } } } } },
@@ -394,6 +419,11 @@ const valid: [policy: FilterPolicy, scope: FilterPolicyScope][] = [
     'attributes',
   ],
   [{ a: ['1'], b: ['1'], c: ['1'], d: ['1'], e: { f: ['1'], g: ['1'], h: ['1'] } }, 'body'],
+  // Depth multiplies: (4 × 3) × (3 × 1) = 36, and 50 values two levels down are 100.
+  [{ key_a: { key_b: { key_c: ['v1', 'v2', 'v3', 'v4'] } }, key_f: ['v1', 'v2', 'v3'] }, 'body'],
+  [{ 'a.b': Array.from({ length: 50 }, String) }, 'body'],
+  // Five top-level keys whatever the depth below them, dotted or nested.
+  [{ 'a.x': ['1'], 'a.y': ['1'], b: ['1'], c: ['1'], d: ['1'], 'e.z': ['1'] }, 'body'],
 ];
 
 describe('validateFilterPolicy', () => {
