@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       queuePrefix: '{herald}',
       maxBodyBytes: 262_144,
       outboundAllowCidrs: [],
+      history: { retentionDays: 30, deadLetterRetentionDays: 90 },
       twilio: null,
     });
     expect([...c.roles]).toEqual(['api', 'worker']);
@@ -31,6 +32,8 @@ describe('loadConfig', () => {
       TWILIO_ACCOUNT_SID: 'AC123',
       TWILIO_AUTH_TOKEN: 'token',
       TWILIO_FROM: '+14155550100',
+      RETENTION_DAYS: '7',
+      DEAD_LETTER_RETENTION_DAYS: '365',
     });
     expect(c).toMatchObject({
       port: 8080,
@@ -39,6 +42,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://u@db/herald',
       outboundAllowCidrs: ['10.0.0.0/8', 'fd00::/8'],
       twilio: { accountSid: 'AC123', from: '+14155550100', messagesPerSecond: 1 },
+      history: { retentionDays: 7, deadLetterRetentionDays: 365 },
     });
     expect([...c.roles]).toEqual(['worker']);
   });
@@ -56,6 +60,12 @@ describe('loadConfig', () => {
     [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_FROM: '+1' }, /set together/],
     [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't' }, /TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID/],
     [{ SMTP_URL: 'https://mail' }, /SMTP_URL must use smtp: or smtps:/],
+    [{ RETENTION_DAYS: '0' }, /RETENTION_DAYS must be an integer from 1 to 3650/],
+    [{ RETENTION_DAYS: '30.5' }, /RETENTION_DAYS must be an integer/],
+    [
+      { DEAD_LETTER_RETENTION_DAYS: 'forever' },
+      /DEAD_LETTER_RETENTION_DAYS must be an integer from 1 to 3650/,
+    ],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

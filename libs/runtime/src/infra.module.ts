@@ -18,6 +18,7 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { CatalogHistory } from './catalog-history';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Closes the shared connections last, after every worker and server has drained. */
@@ -91,6 +92,7 @@ export class InfraModule {
           inject: [REDIS],
         },
         InfraLifecycle,
+        CatalogHistory,
       ],
       exports: [
         HERALD_CONFIG,
