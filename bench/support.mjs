@@ -2,6 +2,8 @@
 // tests' own, test/support/local-servers.mjs), an HTTP sink in a child process, and Redis command
 // counts. Not a benchmark itself: bench/run.mjs skips this file.
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import {
   postgresInstalled,
   startPostgres as startPostgresServer,
@@ -13,6 +15,37 @@ export { freePort, startRedis } from '../test/support/local-servers.mjs';
 /** A private PostgreSQL (see test/support/local-servers.mjs), or null when none is installed. */
 export async function startPostgres() {
   return postgresInstalled() ? startPostgresServer() : null;
+}
+
+/**
+ * The PostgreSQL server to benchmark on: DATABASE_URL when it is `postgres://…`, else a private one
+ * (stopped by `cleanups`, which run last first); null when none is installed.
+ */
+export async function postgresServer(cleanups) {
+  const given = process.env.DATABASE_URL;
+  if (given?.startsWith('postgres')) return given;
+  const server = await startPostgres();
+  if (!server) return null;
+  cleanups.push(() => server.stop());
+  return server.url;
+}
+
+/** A fresh database on that server, dropped by `cleanups`; its URL. */
+export async function createDatabase(serverUrl, cleanups) {
+  const name = `herald_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 /**

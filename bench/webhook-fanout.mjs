@@ -23,17 +23,17 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import pg from 'pg';
 import pino from 'pino';
 import { Agent, Pool, request } from 'undici';
 import {
   commandDelta,
   commandStats,
+  createDatabase,
   freePort,
   log,
   now,
+  postgresServer,
   startHttpSink,
-  startPostgres,
   startRedis,
   within,
 } from './support.mjs';
@@ -252,27 +252,8 @@ async function httpOnly(sink, n) {
 async function databaseFor(kind, cleanups) {
   if (kind === 'pglite') return 'memory://';
   if (kind !== 'postgres') throw new Error(`unknown catalog ${kind} (pglite or postgres)`);
-  let serverUrl = process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : null;
-  if (!serverUrl) {
-    const server = await startPostgres();
-    if (!server) return null;
-    cleanups.push(() => server.stop());
-    serverUrl = server.url;
-  }
-  const name = `herald_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: serverUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  const serverUrl = await postgresServer(cleanups);
+  return serverUrl === null ? null : createDatabase(serverUrl, cleanups);
 }
 
 /** Boots Herald with a topic of S webhook subscriptions to the sink and warms it up; null when skipped. */

@@ -18,11 +18,13 @@ export async function freePort() {
   });
 }
 
-function onPath(cmd) {
+/** Whether a command is on the PATH. */
+export function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-function waitForOutput(child, pattern, what) {
+/** Resolves once the child's stdout matches `pattern`; rejects, with its last output, if it exits first. */
+export function waitForOutput(child, pattern, what) {
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk) => {

@@ -271,13 +271,16 @@ async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promis
 }
 
 async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
+  // The batch's id range lets PostgreSQL plan the join over the partitions of those days only (one or
+  // two: the ids carry their message's day) instead of every partition of the table.
+  const ids = states.map((s) => s.id).sort();
   await sql.query(
     `UPDATE deliveries AS d SET status = x.status, attempt_count = x.attempt_count, run = x.run,
        last_attempt = x.last_attempt, last_error = x.last_error, last_status_code = x.last_status_code,
        provider_message_id = x.provider_message_id, attempts = x.attempts, updated_at = now()
      FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)}
-     WHERE d.id = x.id`,
-    [jsonParam(deliveryRows(states))],
+     WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3`,
+    [jsonParam(deliveryRows(states)), ids[0], ids[ids.length - 1]],
   );
 }
 

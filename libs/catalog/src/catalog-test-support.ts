@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deliveryParts, newId, type MessagePayload, type Protocol } from '@herald/core';
 import { Client } from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { Catalog } from './catalog';
 import type { AttemptEvent } from './catalog-event';
 import type { CreateSubscriptionInput } from './catalog-types';
@@ -57,6 +57,19 @@ export async function openTestCatalog(backend: Backend): Promise<TestCatalog> {
       await catalog.close();
       await db.drop();
     },
+  };
+}
+
+/** A test catalog opened before the suite's tests and disposed of after them; call the result to get it. */
+export function catalogForSuite(backend: Backend): () => Catalog {
+  let t: TestCatalog | null = null;
+  beforeAll(async () => {
+    t = await openTestCatalog(backend);
+  });
+  afterAll(() => t?.dispose());
+  return () => {
+    if (!t) throw new Error('the test catalog is opened in beforeAll');
+    return t.catalog;
   };
 }
 

@@ -7,6 +7,7 @@ import { CatalogEventWriter } from './catalog-event-writer';
 import { DeadLettersRepository } from './dead-letters-repository';
 import { DeliveriesRepository } from './deliveries-repository';
 import { FolderLock } from './folder-lock';
+import { HistoryKeeper, type HistoryOptions } from './history-keeper';
 import { MessagesRepository } from './messages-repository';
 import { migrate } from './migrate';
 import { PgSqlDatabase } from './pg-sql-database';
@@ -120,6 +121,11 @@ export class Catalog {
   /** The workers' batch writer for all hot-path writes; see CatalogEventWriter. */
   async applyEvents(events: readonly CatalogEvent[]): Promise<void> {
     return this.events.applyEvents(events);
+  }
+
+  /** The keeper of this catalog's retention (partitions on PostgreSQL); see HistoryKeeper. */
+  historyKeeper(options: HistoryOptions): HistoryKeeper {
+    return new HistoryKeeper(this.db, options);
   }
 
   /** Resolves when the database answers (readiness). */

@@ -1,4 +1,4 @@
-import { newId } from '@herald/core';
+import { deliveryIdRange, newId } from '@herald/core';
 import type { DeliveryDetail, DeliveryFilter, DeliveryRecord, ProviderStatusUpdate } from './catalog-types';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
 import { DELIVERY_COLUMNS, toAttempts, toDelivery, type DeliveryRow } from './row-mappers';
@@ -20,12 +20,14 @@ export class DeliveriesRepository {
     return { ...toDelivery(rows[0]), attempts: toAttempts(rows[0].attempts) };
   }
 
+  /** A message's deliveries sit together in id order (and in one partition): read as an id range. */
   async listByMessage(
     messageId: string,
     filter: DeliveryFilter = {},
     page?: PageRequest,
   ): Promise<Page<DeliveryRecord>> {
-    return this.listBy('message_id', messageId, filter, page);
+    const { from, to } = deliveryIdRange(messageId);
+    return this.listBy('id >= $1 AND id < $2 AND message_id = $3', [from, to, messageId], filter, page);
   }
 
   async listBySubscription(
@@ -33,7 +35,7 @@ export class DeliveriesRepository {
     filter: DeliveryFilter = {},
     page?: PageRequest,
   ): Promise<Page<DeliveryRecord>> {
-    return this.listBy('subscription_id', subscriptionId, filter, page);
+    return this.listBy('subscription_id = $1', [subscriptionId], filter, page);
   }
 
   /** The delivery a provider (Twilio) knows by its own message id. */
@@ -45,18 +47,20 @@ export class DeliveriesRepository {
     return rows[0] ? toDelivery(rows[0]) : null;
   }
 
+  /** A page of the deliveries `match` selects (with `params` as its $1…$n), in id order. */
   private async listBy(
-    column: 'message_id' | 'subscription_id',
-    value: string,
+    match: string,
+    params: readonly unknown[],
     filter: DeliveryFilter,
     page: PageRequest | undefined,
   ): Promise<Page<DeliveryRecord>> {
     const limit = pageLimit(page);
+    const n = params.length;
     const { rows } = await this.sql.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries
-       WHERE ${column} = $1 AND ($2::text IS NULL OR status = $2::text) AND id > $3
-       ORDER BY id LIMIT $4`,
-      [value, filter.status ?? null, pageCursor(page), limit + 1],
+       WHERE ${match} AND ($${n + 1}::text IS NULL OR status = $${n + 1}::text) AND id > $${n + 2}
+       ORDER BY id LIMIT $${n + 3}`,
+      [...params, filter.status ?? null, pageCursor(page), limit + 1],
     );
     return toPage(rows, limit, toDelivery, (d) => d.id);
   }

@@ -8,6 +8,7 @@ export * from './conflict-error';
 export * from './dead-letters-repository';
 export * from './deliveries-repository';
 export * from './folder-lock';
+export * from './history-keeper';
 export * from './messages-repository';
 export * from './migrate';
 export * from './migrations';

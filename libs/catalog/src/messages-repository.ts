@@ -1,4 +1,4 @@
-import type { MessagePayload } from '@herald/core';
+import { deliveryIdRange, type MessagePayload } from '@herald/core';
 import type { MessageCounts, MessageRecord } from './catalog-types';
 import { MESSAGE_COLUMNS, toMessagePayload, toMessageRecord, type MessageRow } from './row-mappers';
 import type { SqlClient } from './sql-client';
@@ -9,7 +9,7 @@ type CountsRow = Omit<MessageCounts, 'filteredOut'> & { filtered_out: number };
 export class MessagesRepository {
   constructor(private readonly sql: SqlClient) {}
 
-  /** The message with its delivery counts, computed from its deliveries. */
+  /** The message with its delivery counts, computed from its deliveries (their id range: one partition). */
   async get(id: string): Promise<MessageRecord | null> {
     const { rows } = await this.sql.query<MessageRow & CountsRow>(
       `SELECT m.id, m.topic, m.subject, m.body, m.body_by_protocol, m.attributes, m.published_at, m.fanned_out_at,
@@ -23,10 +23,10 @@ export class MessagesRepository {
                 count(*) FILTER (WHERE status IN ('pending', 'retrying')) AS pending,
                 count(*) FILTER (WHERE status = 'dead') AS failed,
                 count(*) FILTER (WHERE status = 'cancelled') AS cancelled
-         FROM deliveries WHERE message_id = $1 GROUP BY message_id
+         FROM deliveries WHERE id >= $2 AND id < $3 AND message_id = $1 GROUP BY message_id
        ) c ON c.message_id = m.id
        WHERE m.id = $1`,
-      [id],
+      [id, deliveryIdRange(id).from, deliveryIdRange(id).to],
     );
     const row = rows[0];
     if (!row) return null;

@@ -173,6 +173,93 @@ const POSTGRES_MIGRATIONS: readonly string[] = [
     created_at timestamptz NOT NULL
   );
   `,
+  // 4: months of history. messages and deliveries are partitioned by day (UTC) of the message's time,
+  // which their ids carry: a ULID's first 10 characters encode its time in ms and sort by it, and a
+  // delivery's id starts with its message's ULID. The partition key is the id itself, so the primary
+  // keys need no new column and every lookup by id reaches one partition. Day partitions run without
+  // a gap from the oldest day with rows (looking ten years back, the longest retention) to a week
+  // ahead; a "before" and an "after" partition cover the rest of the id range, so an insert never
+  // fails, and (unlike a DEFAULT partition) they keep the partitions ordered, so a keyset page in id
+  // order reads the partitions one after the other and stops early. Retention drops whole days (see
+  // history-keeper.ts). Existing rows are copied into the partitions of their days. Deliveries are
+  // listed by message through their id range now, so the (message_id, id) index goes.
+  `
+  -- The ULID time prefix of a time in ms (Herald's ulidTime), and back (first 10 characters).
+  CREATE FUNCTION herald_ulid_time(ms bigint) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+    SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((ms >> (5 * (9 - i))) & 31)::int + 1, 1), ''
+                      ORDER BY i)
+    FROM generate_series(0, 9) AS i
+  $f$;
+  CREATE FUNCTION herald_ulid_ms(ulid text) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+    SELECT sum((strpos('0123456789ABCDEFGHJKMNPQRSTVWXYZ', substr(ulid, i + 1, 1)) - 1)::bigint << (5 * (9 - i)))::bigint
+    FROM generate_series(0, 9) AS i
+  $f$;
+
+  -- The same columns (types, collations, defaults, checks) as before, partitioned by id.
+  ALTER TABLE messages RENAME TO messages_v2;
+  ALTER INDEX messages_pkey RENAME TO messages_v2_pkey;
+  ALTER INDEX messages_topic_id RENAME TO messages_v2_topic_id;
+  CREATE TABLE messages (LIKE messages_v2 INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (id);
+  ALTER TABLE messages ADD PRIMARY KEY (id);
+  CREATE INDEX messages_topic_id ON messages (topic, id);
+
+  ALTER TABLE deliveries RENAME TO deliveries_v2;
+  ALTER INDEX deliveries_pkey RENAME TO deliveries_v2_pkey;
+  DROP INDEX deliveries_message_id;
+  ALTER INDEX deliveries_subscription_id RENAME TO deliveries_v2_subscription_id;
+  ALTER INDEX deliveries_provider_message_id RENAME TO deliveries_v2_provider_message_id;
+  ALTER INDEX deliveries_unfinished_topic RENAME TO deliveries_v2_unfinished_topic;
+  CREATE TABLE deliveries (LIKE deliveries_v2 INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (id);
+  ALTER TABLE deliveries ADD PRIMARY KEY (id);
+  CREATE INDEX deliveries_subscription_id ON deliveries (subscription_id, id);
+  CREATE INDEX deliveries_provider_message_id ON deliveries (provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+  CREATE INDEX deliveries_unfinished_topic ON deliveries (topic) WHERE status IN ('pending', 'retrying');
+
+  DO $do$
+  DECLARE
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    first date;
+    day date;
+    lo bigint;
+    t record;
+  BEGIN
+    -- The oldest day with rows within ten years, from the smallest id of each table from then on (an
+    -- index lookup); older rows go to the "before" partitions.
+    lo := extract(epoch FROM (today - 3650)::timestamp)::bigint * 1000;
+    SELECT min((to_timestamp(herald_ulid_ms(substr(id, 5, 10)) / 1000.0) AT TIME ZONE 'UTC')::date) INTO first
+    FROM (SELECT (SELECT id FROM messages_v2 WHERE id >= 'msg_' || herald_ulid_time(lo) AND id < 'msg_8'
+                  ORDER BY id LIMIT 1) AS id
+          UNION ALL
+          SELECT (SELECT id FROM deliveries_v2 WHERE id >= 'dlv_' || herald_ulid_time(lo) AND id < 'dlv_8'
+                  ORDER BY id LIMIT 1)) oldest
+    WHERE id ~ '^[a-z]{3}_[0-7][0-9A-HJKMNP-TV-Z]{9}';
+    first := LEAST(today, COALESCE(first, today));
+    FOR t IN SELECT * FROM (VALUES ('messages', 'msg_'), ('deliveries', 'dlv_')) AS v (name, prefix) LOOP
+      lo := extract(epoch FROM first::timestamp)::bigint * 1000;
+      EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (MINVALUE) TO (%L)',
+        t.name || '_before', t.name, t.prefix || herald_ulid_time(lo));
+      FOR day IN SELECT generate_series(first, today + 7, interval '1 day')::date LOOP
+        lo := extract(epoch FROM day::timestamp)::bigint * 1000;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+          t.name || '_p' || to_char(day, 'YYYYMMDD'), t.name, t.prefix || herald_ulid_time(lo),
+          t.prefix || herald_ulid_time(lo + 86400000));
+      END LOOP;
+      lo := extract(epoch FROM (today + 8)::timestamp)::bigint * 1000;
+      EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (MAXVALUE)',
+        t.name || '_after', t.name, t.prefix || herald_ulid_time(lo));
+    END LOOP;
+  END
+  $do$;
+
+  INSERT INTO messages SELECT * FROM messages_v2;
+  INSERT INTO deliveries SELECT * FROM deliveries_v2;
+  DROP TABLE messages_v2;
+  DROP TABLE deliveries_v2;
+
+  -- Retention keeps the message and delivery of a dead letter not yet handled (history-keeper.ts).
+  CREATE INDEX dead_letters_message_id ON dead_letters (message_id);
+  `,
 ];
 
 /**
@@ -304,6 +391,12 @@ const SQLITE_MIGRATIONS: readonly string[] = [
     certificate TEXT NOT NULL,
     created_at TEXT NOT NULL
   );
+  `,
+  // 3 (PostgreSQL's 4): deliveries are listed by message through their id range; retention keeps the
+  // message and delivery of a dead letter not yet handled.
+  `
+  DROP INDEX deliveries_message_id;
+  CREATE INDEX dead_letters_message_id ON dead_letters (message_id);
   `,
 ];
 

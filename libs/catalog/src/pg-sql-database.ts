@@ -1,7 +1,18 @@
-import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
 import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
 
 type Queryable = Pick<PoolClient, 'query'>;
+
+/**
+ * `exec` runs migrations, which may copy whole tables: no client-side timeout (node-postgres takes 0
+ * for "the pool's", so this is the longest a timer allows, 24 days).
+ */
+const EXEC_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A statement without the pool's timeout (node-postgres reads `query_timeout`; its types omit it). */
+function untimed(text: string): QueryConfig {
+  return { text, query_timeout: EXEC_TIMEOUT_MS } as QueryConfig;
+}
 
 class PgTransaction implements SqlClient {
   readonly dialect = 'postgres' as const;
@@ -13,7 +24,7 @@ class PgTransaction implements SqlClient {
   }
 
   async exec(text: string): Promise<void> {
-    await this.client.query(text);
+    await this.client.query(untimed(text));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
@@ -64,7 +75,7 @@ export class PgSqlDatabase implements SqlDatabase {
   }
 
   async exec(text: string): Promise<void> {
-    await this.pool.query(text);
+    await this.pool.query(untimed(text));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {

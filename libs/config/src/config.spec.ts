@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       queuePrefix: '{herald}',
       maxBodyBytes: 262_144,
       outboundAllowCidrs: [],
+      history: { retentionDays: 30, deadLetterRetentionDays: 90 },
       twilio: null,
       logFormat: 'auto',
       metricsPort: 9464,
@@ -40,6 +41,8 @@ describe('loadConfig', () => {
       HERALD_SECRET_KEY: 'ab'.repeat(32),
       SNS_REGION: 'eu-central-1',
       SNS_ACCOUNT_ID: '123456789012',
+      RETENTION_DAYS: '7',
+      DEAD_LETTER_RETENTION_DAYS: '365',
     });
     expect(c.secretKey).toEqual(Buffer.alloc(32, 0xab));
     expect(c).toMatchObject({
@@ -52,6 +55,7 @@ describe('loadConfig', () => {
       twilio: { accountSid: 'AC123', from: '+14155550100', messagesPerSecond: 1 },
       logFormat: 'json',
       metricsPort: 9100,
+      history: { retentionDays: 7, deadLetterRetentionDays: 365 },
     });
     expect([...c.roles]).toEqual(['worker']);
   });
@@ -74,6 +78,12 @@ describe('loadConfig', () => {
     [{ HERALD_SECRET_KEY: 'ab'.repeat(16) }, /HERALD_SECRET_KEY must be 32 bytes/],
     [{ SNS_REGION: 'US East' }, /SNS_REGION must be a region name/],
     [{ SNS_ACCOUNT_ID: '12345' }, /SNS_ACCOUNT_ID must be 12 digits/],
+    [{ RETENTION_DAYS: '0' }, /RETENTION_DAYS must be an integer from 1 to 3650/],
+    [{ RETENTION_DAYS: '30.5' }, /RETENTION_DAYS must be an integer/],
+    [
+      { DEAD_LETTER_RETENTION_DAYS: 'forever' },
+      /DEAD_LETTER_RETENTION_DAYS must be an integer from 1 to 3650/,
+    ],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -98,6 +98,13 @@ export interface HeraldConfig {
     lockDurationMs: number;
     stalledIntervalMs: number;
   };
+  /** How long the catalog keeps history (see HistoryKeeper in libs/catalog). */
+  history: {
+    /** Messages and their delivery records. */
+    retentionDays: number;
+    /** Dead letters, handled or not; a message or delivery with a dead letter stays as long. */
+    deadLetterRetentionDays: number;
+  };
   smtp: SmtpConfig;
   twilio: TwilioConfig | null;
   lambda: LambdaConfig;
@@ -319,6 +326,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     worker: {
       lockDurationMs: int('WORKER_LOCK_DURATION_MS', 30_000, 1_000, 600_000),
       stalledIntervalMs: int('WORKER_STALLED_INTERVAL_MS', 30_000, 1_000, 600_000),
+    },
+    history: {
+      retentionDays: int('RETENTION_DAYS', 30, 1, 3650),
+      deadLetterRetentionDays: int('DEAD_LETTER_RETENTION_DAYS', 90, 1, 3650),
     },
     smtp: {
       url: url('SMTP_URL', ['smtp:', 'smtps:']),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryIdFor, messageShard, newId, newMessageId, ulid } from './ids';
+import { deliveryIdFor, deliveryIdRange, idAt, idTime, messageShard, newId, newMessageId, ulid, ulidTime } from './ids';
 
 describe('ids', () => {
   it('are time-ordered ULIDs without dots or colons', () => {
@@ -29,5 +29,48 @@ describe('ids', () => {
     expect(newMessageId(1023).endsWith('ZZ')).toBe(true);
     expect(messageShard(newMessageId(900), 1)).toBe(0);
     expect(() => newMessageId(1024)).toThrow(RangeError);
+  });
+});
+
+describe('times from ids', () => {
+  const DAY = Date.UTC(2025, 2, 30);
+  it.each([0, 1, 31, 32, DAY, DAY - 1, 1_700_000_000_123, 2 ** 48 - 1])('idTime(ulid at %d)', (ms) => {
+    expect(idTime(`msg_${ulid(ms)}`)?.getTime()).toBe(ms);
+    expect(ulid(ms).slice(0, 10)).toBe(ulidTime(ms));
+  });
+
+  it('gives a delivery the time of its message', () => {
+    const message = `msg_${ulid(DAY + 5)}`;
+    const subscription = `sub_${ulid(DAY - 86_400_000)}`;
+    expect(idTime(deliveryIdFor(message, subscription))?.getTime()).toBe(DAY + 5);
+  });
+
+  it.each([
+    'msg_1',
+    'dlv_',
+    'msg_01jd0000000000000000000000',
+    'msg_81JD0000000000000000000000',
+    '01JD0000000000000000000000',
+  ])('has no time for %s', (id) => {
+    expect(idTime(id)).toBeNull();
+  });
+
+  it('bounds the ids made in a time range', () => {
+    const from = idAt('msg', DAY);
+    const to = idAt('msg', DAY + 86_400_000);
+    const inside = [ulid(DAY), ulid(DAY + 1), ulid(DAY + 86_399_999)].map((u) => `msg_${u}`);
+    const outside = [ulid(DAY - 1), ulid(DAY + 86_400_000)].map((u) => `msg_${u}`);
+    for (const id of inside) expect(id >= from && id < to).toBe(true);
+    for (const id of outside) expect(id >= from && id < to).toBe(false);
+  });
+
+  it('bounds the deliveries of one message', () => {
+    const message = `msg_${ulid(DAY)}`;
+    const next = `msg_${ulid(DAY)}`; // the same millisecond: the next ULID
+    const { from, to } = deliveryIdRange(message);
+    const mine = deliveryIdFor(message, newId('sub'));
+    const theirs = deliveryIdFor(next, newId('sub'));
+    expect(mine >= from && mine < to).toBe(true);
+    expect(theirs >= from && theirs < to).toBe(false);
   });
 });

@@ -15,7 +15,40 @@ export function ulid(now = Date.now()): string {
     lastTime = now;
   }
   lastRandom = rnd;
-  return encodeTime(now) + encodeRandom(rnd);
+  return ulidTime(now) + encodeRandom(rnd);
+}
+
+/** The first 10 characters of every ULID made at `ms` (milliseconds since the epoch): its time. */
+export function ulidTime(ms: number): string {
+  let time = '';
+  let t = Math.floor(ms);
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  return time;
+}
+
+const ULID_ID = /^[a-z]+_([0-7][0-9A-HJKMNP-TV-Z]{9})[0-9A-HJKMNP-TV-Z]{16}/;
+
+/**
+ * When an id such as `msg_01JD…` was made, from the time its ULID encodes; for a delivery id, its
+ * message's time (deliveryIdFor puts the message's ULID first). Null for an id without a ULID.
+ */
+export function idTime(id: string): Date | null {
+  const m = ULID_ID.exec(id);
+  if (!m) return null;
+  let ms = 0;
+  for (const c of m[1]) ms = ms * 32 + CROCKFORD.indexOf(c);
+  return new Date(ms);
+}
+
+/**
+ * The smallest id with this prefix made at or after `ms`; ids made earlier sort below it (byte order,
+ * as the catalog compares ids), so `[idAt(p, a), idAt(p, b))` holds exactly the ids made in [a, b).
+ */
+export function idAt(prefix: IdPrefix | 'dlv', ms: number): string {
+  return `${prefix}_${ulidTime(ms)}`;
 }
 
 /** Random bytes drawn from a pool refilled 4 KiB at a time: one syscall per 400 ids, not per id. */
@@ -86,7 +119,7 @@ export function newMessageId(shard = 0, now = Date.now()): string {
   rnd[8] = (rnd[8] & 0xfc) | (shard >> 8);
   rnd[9] = shard & 0xff;
   lastMessageRandom = rnd;
-  return `msg_${encodeTime(now)}${encodeRandom(rnd)}`;
+  return `msg_${ulidTime(now)}${encodeRandom(rnd)}`;
 }
 
 /** The shard a message id names (its last two characters), within `count` shards. */
@@ -95,16 +128,6 @@ export function messageShard(messageId: string, count: number): number {
   const tail = messageId.slice(-2);
   const value = CROCKFORD.indexOf(tail[0]) * 32 + CROCKFORD.indexOf(tail[1]);
   return value < 0 ? 0 : value % count;
-}
-
-function encodeTime(now: number): string {
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  return time;
 }
 
 export type IdPrefix = 'msg' | 'sub' | 'key' | 'dlq';
@@ -122,6 +145,16 @@ export function deliveryIdFor(messageId: string, subscriptionId: string): string
 function stripPrefix(id: string): string {
   const i = id.indexOf('_');
   return i >= 0 ? id.slice(i + 1) : id;
+}
+
+/**
+ * The ids of every delivery of a message lie in `[from, to)`: each starts with the message's ULID, so
+ * they sit together in id order (and in the message's catalog partition).
+ */
+export function deliveryIdRange(messageId: string): { from: string; to: string } {
+  const from = `dlv_${stripPrefix(messageId)}`;
+  // '~' sorts after every character an id holds.
+  return { from, to: `${from}~` };
 }
 
 /** The message and subscription ids a delivery id was made from (see deliveryIdFor); null if it is not one. */

@@ -25,6 +25,7 @@ import { OperationsServer } from './operations-server';
 import { Readiness } from './readiness';
 import { openSecretBox } from './secret-key';
 import { warnAboutRedisDurability } from './redis-durability';
+import { CatalogHistory } from './catalog-history';
 import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
 
 /** Checks Redis at start; closes the shared connections last, after every worker and server has drained. */
@@ -117,6 +118,7 @@ export class InfraModule {
           inject: [SnsKeyring, SnsArns],
         },
         InfraLifecycle,
+        CatalogHistory,
       ],
       exports: [
         HERALD_CONFIG,
