@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryIdFor, deliveryIdRange, idAt, idTime, messageShard, newId, newMessageId, ulid, ulidTime } from './ids';
+import {
+  deliveryIdFor,
+  deliveryIdRange,
+  idAt,
+  idTime,
+  messageShard,
+  newId,
+  newMessageId,
+  ulid,
+  ulidTime,
+} from './ids';
 
 describe('ids', () => {
   it('are time-ordered ULIDs without dots or colons', () => {
