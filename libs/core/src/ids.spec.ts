@@ -20,6 +20,17 @@ describe('ids', () => {
     expect(ulid(0) < ulid(1)).toBe(true);
   });
 
+  it('steps the 80 random bits by one within a millisecond', () => {
+    const decode = (chars: string): bigint =>
+      [...chars].reduce((v, c) => v * 32n + BigInt('0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c)), 0n);
+    const now = Date.now() + 1000;
+    const ids = Array.from({ length: 500 }, () => ulid(now));
+    for (let i = 1; i < ids.length; i++) {
+      expect(ids[i].slice(0, 10)).toBe(ids[0].slice(0, 10));
+      expect(decode(ids[i].slice(10)) - decode(ids[i - 1].slice(10))).toBe(1n);
+    }
+  });
+
   it('derives one delivery id per (message, subscription)', () => {
     const m = newId('msg');
     const s = newId('sub');

@@ -77,13 +77,17 @@ function incremented(bytes: Uint8Array): Uint8Array {
 }
 
 function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits -> 16 base32 chars
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  // 80 bits -> 16 base32 chars, as two 40-bit halves (exact in a double, no BigInt on the hot path).
+  return encode40(bytes, 0) + encode40(bytes, 5);
+}
+
+function encode40(bytes: Uint8Array, at: number): string {
+  let value = 0;
+  for (let i = at; i < at + 5; i++) value = value * 256 + bytes[i];
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = CROCKFORD[Number(value & 31n)] + out;
-    value >>= 5n;
+  for (let i = 0; i < 8; i++) {
+    out = CROCKFORD[value % 32] + out;
+    value = Math.floor(value / 32);
   }
   return out;
 }

@@ -51,14 +51,21 @@ export class FanoutService {
   match(
     subscriptions: Subscription[],
     message: { attributes: Record<string, unknown>; body: unknown },
-    parsedBody = bodyForFiltering(message.body),
+    parsed?: { body: Record<string, unknown> | undefined },
   ): FanoutPlan {
     const plan: FanoutPlan = { matched: [], filteredOut: [] };
     for (const sub of subscriptions) {
       const filter = this.cache.filter(sub);
+      // The body is parsed only when a body-scope policy asks for it, once per message.
+      if (filter !== null && filter.scope === 'body' && parsed === undefined)
+        parsed = { body: bodyForFiltering(message.body) };
       const ok =
         filter === null ||
-        filter.matches({ attributes: message.attributes as never, body: message.body, parsedBody });
+        filter.matches({
+          attributes: message.attributes as never,
+          body: message.body,
+          parsedBody: parsed?.body,
+        });
       (ok ? plan.matched : plan.filteredOut).push(sub);
     }
     return plan;
@@ -107,13 +114,13 @@ export class FanoutService {
     topic: string,
     after: string | null,
     message: { attributes: Record<string, unknown>; body: unknown },
-    parsedBody = bodyForFiltering(message.body),
+    parsed: { body: Record<string, unknown> | undefined } = { body: bodyForFiltering(message.body) },
   ): AsyncGenerator<{ page: Subscription[]; plan: FanoutPlan; last: boolean }> {
     for (;;) {
       const page = await this.catalog.subscriptions.listActivePage(topic, after, FANOUT_PAGE);
       if (page.length === 0) return;
       const last = page.length < FANOUT_PAGE;
-      yield { page, plan: this.match(page, message, parsedBody), last };
+      yield { page, plan: this.match(page, message, parsed), last };
       if (last) return;
       after = page[page.length - 1].id;
     }
@@ -144,14 +151,14 @@ export class FanoutService {
       this.log.error({ messageId, topic }, 'fan-out found no payload for the message; nothing to deliver');
       return;
     }
-    const parsedBody = bodyForFiltering(message.body);
+    const parsed = { body: bodyForFiltering(message.body) };
     let matched = job.data.matched ?? 0;
     let filteredOut = job.data.filteredOut ?? 0;
     for await (const { page, plan, last } of this.plans(
       topic,
       job.data.afterSubscriptionId ?? null,
       message,
-      parsedBody,
+      parsed,
     )) {
       const byProtocol = this.byProtocol(plan);
       const items: Array<{ id: string; subscriptionId: string; protocol: Protocol }> = [];
