@@ -19,7 +19,7 @@ import {
   type DeliveryState,
 } from './delivery-state';
 import { DELIVERY_STATE_COLUMNS, toDeliveryState, type DeliveryStateRow } from './row-mappers';
-import type { SqlClient } from './sql-client';
+import { BACKGROUND_STATEMENT_TIMEOUT_MS, type SqlClient } from './sql-client';
 import { jsonParam, recordset, sqlState, type RecordsetColumn } from './sql-values';
 
 /** Deadlock or serialization failure: batches from several writers touched the same rows. */
@@ -40,7 +40,9 @@ export class CatalogEventWriter {
     if (events.length === 0) return;
     for (let tries = 1; ; tries++) {
       try {
-        await this.sql.transaction((tx) => apply(tx, events));
+        await this.sql.transaction((tx) => apply(tx, events), {
+          statementTimeoutMs: BACKGROUND_STATEMENT_TIMEOUT_MS,
+        });
         return;
       } catch (err) {
         const state = sqlState(err);

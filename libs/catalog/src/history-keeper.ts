@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { idAt } from '@herald/core';
-import type { SqlClient } from './sql-client';
+import { BACKGROUND_STATEMENT_TIMEOUT_MS, type SqlClient } from './sql-client';
 
 export const DAY_MS = 86_400_000;
 /** Arbitrary but fixed, and not the migration lock: Herald processes take turns at the history's DDL. */
@@ -205,16 +205,19 @@ export class HistoryKeeper {
    * another process holds it. SQLite has one process, so there it simply runs `fn` in a transaction.
    */
   private async locked<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T | null> {
-    return this.sql.transaction(async (tx) => {
-      if (tx.dialect === 'postgres') {
-        const { rows } = await tx.query<{ locked: boolean }>(
-          `SELECT pg_try_advisory_xact_lock(${HISTORY_LOCK_KEY}) AS locked`,
-        );
-        if (!rows[0]?.locked) return null;
-        await tx.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-      }
-      return fn(tx);
-    });
+    return this.sql.transaction(
+      async (tx) => {
+        if (tx.dialect === 'postgres') {
+          const { rows } = await tx.query<{ locked: boolean }>(
+            `SELECT pg_try_advisory_xact_lock(${HISTORY_LOCK_KEY}) AS locked`,
+          );
+          if (!rows[0]?.locked) return null;
+          await tx.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+        }
+        return fn(tx);
+      },
+      { statementTimeoutMs: BACKGROUND_STATEMENT_TIMEOUT_MS },
+    );
   }
 }
 

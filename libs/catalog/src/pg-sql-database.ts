@@ -1,5 +1,11 @@
 import { Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
-import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
+import {
+  STATEMENT_TIMEOUT_MS,
+  type SqlClient,
+  type SqlDatabase,
+  type SqlResult,
+  type TransactionOptions,
+} from './sql-client';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
@@ -17,10 +23,13 @@ function untimed(text: string): QueryConfig {
 class PgTransaction implements SqlClient {
   readonly dialect = 'postgres' as const;
 
-  constructor(private readonly client: PoolClient) {}
+  constructor(
+    private readonly client: PoolClient,
+    private readonly timeoutMs: number | undefined,
+  ) {}
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
-    return run<R>(this.client, text, params);
+    return run<R>(this.client, text, params, this.timeoutMs);
   }
 
   async exec(text: string): Promise<void> {
@@ -36,8 +45,16 @@ async function run<R extends object>(
   db: Queryable,
   text: string,
   params: readonly unknown[],
+  timeoutMs?: number,
 ): Promise<SqlResult<R>> {
-  const result = await db.query<R & QueryResultRow>(text, params as unknown[]);
+  const result =
+    timeoutMs === undefined
+      ? await db.query<R & QueryResultRow>(text, params as unknown[])
+      : await db.query<R & QueryResultRow>({
+          text,
+          values: params as unknown[],
+          query_timeout: timeoutMs,
+        } as QueryConfig);
   return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
 }
 
@@ -54,7 +71,9 @@ export class PgSqlDatabase implements SqlDatabase {
       connectionString,
       max: poolSize,
       connectionTimeoutMillis: 2_000,
-      query_timeout: 15_000,
+      query_timeout: STATEMENT_TIMEOUT_MS,
+      // A server that vanished without closing the connection (a partition) is noticed by the kernel.
+      keepAlive: true,
     });
     // An idle client losing its connection (server restart) must not crash the process: the pool
     // drops it and the next query opens a new one.
@@ -78,11 +97,11 @@ export class PgSqlDatabase implements SqlDatabase {
     await this.pool.query(untimed(text));
   }
 
-  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn(new PgTransaction(client));
+      const result = await fn(new PgTransaction(client, options.statementTimeoutMs));
       await client.query('COMMIT');
       client.release();
       return result;

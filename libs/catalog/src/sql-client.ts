@@ -23,8 +23,24 @@ export interface SqlClient {
   /** Runs one or more statements without parameters (migrations). */
   exec(text: string): Promise<void>;
   /** Runs `fn` in one transaction; inside a transaction it simply runs `fn` on the same transaction. */
-  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }
+
+export interface TransactionOptions {
+  /**
+   * How long one statement of this transaction may wait for the server (PostgreSQL), in place of
+   * STATEMENT_TIMEOUT_MS: background writers that may move large batches pass BACKGROUND_STATEMENT_TIMEOUT_MS.
+   */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * How long a statement may wait for PostgreSQL before it fails (and an API request answers 503): a
+ * hung or partitioned server is reported in seconds, not after a TCP timeout.
+ */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+/** The same bound for the catalog writers and history upkeep, whose batches can be large. */
+export const BACKGROUND_STATEMENT_TIMEOUT_MS = 60_000;
 
 /** A SqlClient that owns its connection(s). */
 export interface SqlDatabase extends SqlClient {

@@ -84,36 +84,51 @@ export class CatalogCache implements OnModuleInit {
     return (await this.subscriptions([id])).get(id) ?? null;
   }
 
-  /** The subscriptions among `ids` that exist: memory first, then one catalog read for the rest. */
+  /**
+   * The subscriptions among `ids` that exist: memory first, then one catalog read for those never
+   * loaded (or changed since). Stale entries are served as they are while one read refreshes them, so
+   * deliveries to known subscriptions go on, unhurried, through a catalog outage.
+   */
   async subscriptions(ids: readonly string[]): Promise<Map<string, Subscription>> {
     const found = new Map<string, Subscription>();
     const missing: string[] = [];
+    const stale: string[] = [];
     const now = Date.now();
     for (const id of new Set(ids)) {
       const hit = this.subscriptionEntries.get(id);
-      if (hit && now - hit.loadedAt < FRESH_MS) {
+      if (!hit) missing.push(id);
+      else {
+        if (now - hit.loadedAt >= FRESH_MS && !this.refreshing.has(id)) stale.push(id);
         if (hit.value) found.set(id, hit.value);
-      } else missing.push(id);
+      }
+    }
+    if (stale.length > 0) {
+      for (const id of stale) this.refreshing.add(id);
+      this.loadSubscriptions(stale)
+        .catch((err: unknown) =>
+          this.log.debug({ err: String(err) }, 'catalog unreadable; serving the last known subscriptions'),
+        )
+        .finally(() => {
+          for (const id of stale) this.refreshing.delete(id);
+        });
     }
     if (missing.length === 0) return found;
-    const epoch = this.epoch;
-    let loaded: Subscription[];
-    try {
-      loaded = await this.catalog.subscriptions.getMany(missing);
-    } catch (err) {
-      // Deliveries of known subscriptions go on during a catalog outage.
-      const stale = missing.map((id) => this.subscriptionEntries.get(id));
-      if (stale.some((e) => e === undefined)) throw err;
-      for (const e of stale) if (e?.value) found.set(e.value.id, e.value);
-      return found;
-    }
-    const byId = new Map(loaded.map((s) => [s.id, s]));
-    for (const id of missing) {
-      const sub = byId.get(id) ?? null;
-      if (epoch === this.epoch) this.subscriptionEntries.set(id, { value: sub, loadedAt: now });
-      if (sub) found.set(id, sub);
-    }
+    for (const sub of await this.loadSubscriptions(missing)) found.set(sub.id, sub);
     return found;
+  }
+
+  /** Stale subscriptions being read again in the background. */
+  private readonly refreshing = new Set<string>();
+
+  private async loadSubscriptions(ids: string[]): Promise<Subscription[]> {
+    const epoch = this.epoch;
+    const startedAt = Date.now();
+    const loaded = await this.catalog.subscriptions.getMany(ids);
+    const byId = new Map(loaded.map((s) => [s.id, s]));
+    if (epoch === this.epoch)
+      for (const id of ids)
+        this.subscriptionEntries.set(id, { value: byId.get(id) ?? null, loadedAt: startedAt });
+    return loaded;
   }
 
   async topic(name: string): Promise<Topic | null> {
@@ -173,23 +188,54 @@ export class CatalogCache implements OnModuleInit {
     }
   }
 
-  /** Fresh entries from memory; stale or missing ones loaded, the stale one kept when loading fails. */
+  /**
+   * Fresh entries from memory; a stale one (older than FRESH_MS, never invalidated) is served at once
+   * while one load per key refreshes it in the background, so a publish never waits on the catalog for
+   * a topic it knows, and a failed refresh keeps the stale value. A missing entry (never loaded, or
+   * invalidated by a change) is loaded, one load per key however many callers ask at once.
+   */
   private async cached<T extends object | null | string>(
     cache: LRUCache<string, Entry<T>>,
     key: string,
     load: () => Promise<T>,
   ): Promise<T> {
     const hit = cache.get(key);
-    const now = Date.now();
-    if (hit && now - hit.loadedAt < FRESH_MS) return hit.value;
-    const epoch = this.epoch;
-    try {
-      const value = await load();
-      if (epoch === this.epoch) cache.set(key, { value, loadedAt: now });
-      return value;
-    } catch (err) {
-      if (hit) return hit.value;
-      throw err;
+    if (hit && Date.now() - hit.loadedAt < FRESH_MS) return hit.value;
+    const loading = this.load(cache, key, load);
+    if (hit) {
+      // The stale value keeps serving; the catalog's outage is reported by its own health checks.
+      loading.catch((err: unknown) =>
+        this.log.debug({ key, err: String(err) }, 'catalog unreadable; serving the last known value'),
+      );
+      return hit.value;
     }
+    return loading;
+  }
+
+  /** Loads in flight, per cache and key, with the epoch they started in. */
+  private readonly loading = new Map<object, Map<string, { epoch: number; promise: Promise<unknown> }>>();
+
+  /** One load per key and epoch: a caller after an invalidation never joins a load that began before it. */
+  private load<T extends object | null | string>(
+    cache: LRUCache<string, Entry<T>>,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    let inFlight = this.loading.get(cache);
+    if (!inFlight) this.loading.set(cache, (inFlight = new Map()));
+    const epoch = this.epoch;
+    const running = inFlight.get(key);
+    if (running && running.epoch === epoch) return running.promise as Promise<T>;
+    const startedAt = Date.now();
+    const promise = load()
+      .then((value) => {
+        if (epoch === this.epoch) cache.set(key, { value, loadedAt: startedAt });
+        return value;
+      })
+      .finally(() => {
+        if (inFlight.get(key)?.promise === promise) inFlight.delete(key);
+      });
+    inFlight.set(key, { epoch, promise });
+    return promise;
   }
 }
