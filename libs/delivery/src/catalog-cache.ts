@@ -222,7 +222,10 @@ export class CatalogCache implements OnModuleInit {
     load: () => Promise<T>,
   ): Promise<T> {
     let inFlight = this.loading.get(cache);
-    if (!inFlight) this.loading.set(cache, (inFlight = new Map()));
+    if (!inFlight) {
+      inFlight = new Map<string, { epoch: number; promise: Promise<unknown> }>();
+      this.loading.set(cache, inFlight);
+    }
     const epoch = this.epoch;
     const running = inFlight.get(key);
     if (running && running.epoch === epoch) return running.promise as Promise<T>;
