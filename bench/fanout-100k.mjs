@@ -31,6 +31,7 @@ import {
   startHttpSink,
   startSides,
   untilCount,
+  untilRecorded,
 } from './support.mjs';
 
 const NAME = 'fanout-100k';
@@ -57,13 +58,22 @@ await runBenchmark(NAME, async () => {
     const rss = sampleRss(side.pid, 100);
     const meter = await costMeter(redis.redis, side.pid);
     const started = now();
+    let messageId = null;
     if (side.adminKey) {
-      await side.must('POST', `/v1/topics/${TOPIC}/messages`, { body: orderPayload(1) }, 202);
+      const published = await side.must(
+        'POST',
+        `/v1/topics/${TOPIC}/messages`,
+        { body: orderPayload(1) },
+        202,
+      );
+      messageId = published.messageId;
     } else {
       await side.ask({ type: 'fanout', n, pathPrefix: '/reference/', payload: orderPayload(1) });
     }
     await untilCount(sink, n, `${side.label} ${round}`, { capMs: capMs(n) });
     const ms = now() - started;
+    // Herald's records trail its deliveries: how far, and all written before the next run is measured.
+    const recordLagMs = messageId ? await untilRecorded(side, messageId, n, capMs(n)) : null;
     // Anything beyond n would be a duplicate: give it the time to arrive before counting.
     await settle(sink);
     if (!side.adminKey) await side.drain();
@@ -76,6 +86,7 @@ await runBenchmark(NAME, async () => {
       perSecond: rate(n, ms),
       exact: stats.count === n && stats.distinct === n && stats.duplicates === 0,
       stats,
+      recordLagMs,
       peakRss: peak,
       hwm: hwmReset ? procMemory(side.pid).hwm : NaN,
       ...cost,
@@ -83,7 +94,8 @@ await runBenchmark(NAME, async () => {
   }
   const describe = (r) =>
     `${fmt(r.perSecond)} deliveries/s (${fmt(r.stats.count)} received, ${fmt(r.stats.distinct)} distinct paths` +
-    `${r.exact ? '' : ' — NOT EXACTLY ONE EACH'}, peak RSS ${mb(r.peakRss)})`;
+    `${r.exact ? '' : ' — NOT EXACTLY ONE EACH'}, peak RSS ${mb(r.peakRss)}` +
+    `${r.recordLagMs === null ? '' : `, all recorded ${fmt(r.recordLagMs)} ms after the last receipt`})`;
   log(`${NAME}: one publish to ${fmt(SUBSCRIPTIONS)} webhook subscriptions`);
   const { reference, heralds } = await startSides({
     redisUrl: redis.url,
@@ -124,6 +136,7 @@ await runBenchmark(NAME, async () => {
       `${NAME}: reference ${fmt(c.reference)} deliveries/s, herald ${fmt(c.herald)} deliveries/s, ratio ${c.ratio.toFixed(2)} ` +
         `(${h.kind}, ${fmt(SUBSCRIPTIONS)} subscriptions, best of ${h.runs.length}; round ratios median ${c.roundRatio.toFixed(2)}; ` +
         `herald ${range(h.runs.map((r) => r.perSecond))}/s, ${exactness(h)}, ${memory(h)}, ${costs(h)}, ` +
+        `all recorded within ${fmt(Math.max(...h.runs.map((r) => r.recordLagMs)))} ms of the last receipt, ` +
         `set-up ${fmt(h.setupMs / 1000)} s; reference ${range(reference.runs.map((r) => r.perSecond))}/s ` +
         `(concurrency ${reference.concurrency}), ${exactness(reference).replace(/ \(.*\)$/, '')}, ${memory(reference)}, ${costs(reference)}; ` +
         `load ${loadAverage()})`,

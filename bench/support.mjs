@@ -599,6 +599,27 @@ export async function startHerald({ kind, redisUrl, roles = 'api,worker', env = 
   };
 }
 
+/**
+ * Polls `GET /v1/messages/{id}` (every 10 ms) until it shows `delivered` deliveries recorded; resolves
+ * with the milliseconds it took. Fails after `capMs`.
+ */
+export async function untilRecorded(herald, id, delivered, capMs = 120_000) {
+  const started = now();
+  let last = null;
+  await within(
+    capMs,
+    () => `${herald.label} has not recorded message ${id} as delivered: ${JSON.stringify(last?.counts)}`,
+    (async () => {
+      for (;;) {
+        last = await herald.must('GET', `/v1/messages/${id}`, undefined, 200);
+        if (last.counts.delivered === delivered) return;
+        await delay(10);
+      }
+    })(),
+  );
+  return now() - started;
+}
+
 /** Creates a topic and `webhook` subscriptions (skipConfirmation) to each of `endpoints`, `inFlight` at a time. */
 export async function createWebhookTopic(herald, topic, endpoints, inFlight = 32) {
   await herald.must('POST', '/v1/topics', { name: topic }, 201);
