@@ -5,6 +5,8 @@
 // side's p50/p99 and errors. Needs `npm run build` first. See bench/README.md for how to read it.
 //
 //   BENCH_CONNECTIONS=50   BENCH_DURATION_S=10   BENCH_ROUNDS=3   BENCH_CATALOGS=embedded,postgres
+//   BENCH_HERALD_ROLES=api          api,worker: Herald in one-process mode instead, its subscription to
+//                                   the HTTP sink (its workers deliver while it is measured)
 import {
   alternate,
   autocannonLoad,
@@ -21,6 +23,8 @@ import {
   publishTarget,
   range,
   runBenchmark,
+  settle,
+  startHttpSink,
   startSides,
   WARMUP_S,
 } from './support.mjs';
@@ -28,6 +32,7 @@ import {
 const NAME = 'publish-only';
 const BODY_BYTES = 1024;
 const TOPIC = 'bench-orders';
+const ROLES = process.env.BENCH_HERALD_ROLES ?? 'api';
 
 /** A publish request body of exactly 1 KiB for `target` (an order event padded with a note). */
 function kibBody(target) {
@@ -40,8 +45,11 @@ function kibBody(target) {
 
 await runBenchmark(NAME, async () => {
   const redis = await privateRedis();
+  const sink = ROLES.includes('worker') ? await startHttpSink() : null;
 
   async function measure(side, round) {
+    // In one-process mode, Herald's workers may still be delivering the last run's messages.
+    if (sink) await settle(sink);
     const target = publishTarget(side, TOPIC);
     const meter = await costMeter(redis.redis, side.pid);
     const load = await autocannonLoad({
@@ -64,9 +72,11 @@ await runBenchmark(NAME, async () => {
     measure,
     describe,
     reference: { worker: false },
-    roles: 'api',
-    // The subscription is there so that a publish has somewhere to go; no worker fans it out here.
-    setUp: (herald) => createWebhookTopic(herald, TOPIC, ['http://127.0.0.1:9/unused']),
+    roles: ROLES,
+    // The subscription is there so that a publish has somewhere to go; with the API alone, no worker
+    // fans it out.
+    setUp: (herald) =>
+      createWebhookTopic(herald, TOPIC, [sink?.url('/herald') ?? 'http://127.0.0.1:9/unused']),
   });
 
   await alternate(reference, heralds, measure, describe);
@@ -86,7 +96,7 @@ await runBenchmark(NAME, async () => {
     const c = compare(reference.runs, h.runs, (r) => r.perSecond);
     console.log(
       `${NAME}: reference ${fmt(c.reference)} req/s, herald ${fmt(c.herald)} req/s, ratio ${c.ratio.toFixed(2)} ` +
-        `(${h.kind}, HERALD_ROLES=api, c=${CONNECTIONS}, ${DURATION_S} s, ${BODY_BYTES}-byte body, best of ${h.runs.length}; ` +
+        `(${h.kind}, HERALD_ROLES=${ROLES}, c=${CONNECTIONS}, ${DURATION_S} s, ${BODY_BYTES}-byte body, best of ${h.runs.length}; ` +
         `round ratios median ${c.roundRatio.toFixed(2)}; herald ${range(h.runs.map((r) => r.perSecond))} req/s, ${latency(h)}; ` +
         `reference ${range(reference.runs.map((r) => r.perSecond))} req/s, ${latency(reference)}; load ${loadAverage()})`,
     );
