@@ -431,9 +431,12 @@ export async function untilCount(
   return reached;
 }
 
-/** Lets every side finish what it is doing before the next measurement: the sink quiet for 500 ms. */
+/**
+ * Lets every side finish what it is doing before the next measurement: the sink quiet for 500 ms.
+ * A side may be working off a backlog of minutes; one that never stops sending fails after 15.
+ */
 export async function settle(sink) {
-  await within(120_000, async () => `the sink is still receiving (${await sink.count()})`, sink.quiet(500));
+  await within(900_000, async () => `the sink is still receiving (${await sink.count()})`, sink.quiet(500));
 }
 
 /** A private redis-server for this benchmark and a client of it (for INFO), both undone at clean-up. */
