@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createDatabase, log, now, postgresServer } from './support.mjs';
+import { cleanUp, cleanUpIfInterrupted, freshCatalog, log, now } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const build = process.env.HERALD_DIST ?? fileURLToPath(new URL('../dist', import.meta.url));
@@ -348,17 +348,18 @@ async function explain(sql, what, run) {
 
 // ---------------------------------------------------------------------------------------------
 
+cleanUpIfInterrupted('catalog');
 const cleanups = [];
 try {
-  const serverUrl = await postgresServer(cleanups);
-  if (serverUrl === null) {
+  const bigDb = await freshCatalog('postgres');
+  if (bigDb === null) {
     log('catalog: no PostgreSQL installed (and no DATABASE_URL=postgres://…): skipped');
     console.log('catalog: skipped (no PostgreSQL)');
   } else {
-    const bigUrl = await createDatabase(serverUrl, cleanups);
+    const bigUrl = bigDb.url;
     const big = await Catalog.open(bigUrl, { poolSize: 4 });
     cleanups.push(() => big.close());
-    const empty = await Catalog.open(await createDatabase(serverUrl, cleanups), { poolSize: 4 });
+    const empty = await Catalog.open((await freshCatalog('postgres')).url, { poolSize: 4 });
     cleanups.push(() => empty.close());
 
     const today = dayStart(Date.now());
@@ -468,5 +469,7 @@ try {
     );
   }
 } finally {
+  // Catalogs close before their databases are dropped (and a private server stopped) by cleanUp.
   for (const cleanup of cleanups.reverse()) await cleanup();
+  await cleanUp();
 }

@@ -1,8 +1,11 @@
 // Filter-policy evaluation throughput: 10 policies of mixed operators (5 on attributes, 5 on a JSON body)
 // against 100,000 generated messages. Needs `npm run build` first. Run alone: node bench/filter-policy.mjs
-import core from '../dist/libs/core/src/index.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { heraldDist } from './support.mjs';
 
-const { bodyForFiltering, compileFilterPolicy } = core;
+const core = await import(pathToFileURL(join(heraldDist(), 'libs/core/src/index.js')).href);
+const { bodyForFiltering, compileFilterPolicy } = core.default;
 const MESSAGES = 100_000;
 
 const policies = [

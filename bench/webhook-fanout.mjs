@@ -6,18 +6,20 @@
 //   BENCH_SUBSCRIPTIONS=100         webhook subscriptions of the topic (S); M = N / S messages
 //   BENCH_ROUNDS=3                  measured rounds; each round runs the baseline, then each Herald
 //   BENCH_BASELINE_CONCURRENCY=50,100,200   worker concurrencies tried for the baseline (best one counts)
-//   BENCH_CATALOGS=pglite,postgres  Herald variants; postgres uses DATABASE_URL=postgres://… when set,
-//                                   else a private server from /usr/lib/postgresql/*/bin (skipped if none)
+//   BENCH_CATALOGS=embedded,postgres  Herald variants: embedded is the default engine in a fresh temporary
+//                                   folder; postgres uses DATABASE_URL=postgres://… when set (a fresh
+//                                   database in it), else a private server from /usr/lib/postgresql/*/bin
+//                                   (skipped if none)
 //   BENCH_ONLY=baseline|herald      run one side only (profiling)
 //   BENCH_TRACE=1                   print Herald's queue depths every 250 ms, catalog batch sizes, and
 //                                   every Redis command per delivery
 //   BENCH_CPU_PROFILE=dir           write a .cpuprofile of each measured run (not set-up, not warm-up)
 //   Herald's own settings (WEBHOOK_CONCURRENCY, WEBHOOK_CONNECTIONS_PER_ORIGIN, …) pass through.
+//   HERALD_DIST=folder              the build to load instead of dist/
 import { Queue, Worker } from 'bullmq';
-import Redis from 'ioredis';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,22 +28,37 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
 import { Agent, Pool, request } from 'undici';
 import {
+  best,
+  catalogKinds,
+  cleanUp,
+  cleanUpIfInterrupted,
   commandDelta,
   commandStats,
-  createDatabase,
+  defer,
+  fmt,
   freePort,
+  freshCatalog,
+  heraldDist,
+  loadAverage,
   log,
+  median,
+  NO_POSTGRES,
   now,
-  postgresServer,
+  orderPayload as payload,
+  positiveInt,
+  privateRedis,
+  range,
+  rate,
+  redisCpuMs,
   startHttpSink,
-  startRedis,
   within,
 } from './support.mjs';
 
 const require = createRequire(import.meta.url);
-const { loadConfig } = require('../dist/libs/config/src/index.js');
-const { createApiApp } = require('../dist/apps/api/src/bootstrap.js');
-const { Catalog } = require('../dist/libs/catalog/src/index.js');
+const dist = heraldDist();
+const { loadConfig } = require(join(dist, 'libs/config/src/index.js'));
+const { createApiApp } = require(join(dist, 'apps/api/src/bootstrap.js'));
+const { Catalog } = require(join(dist, 'libs/catalog/src/index.js'));
 
 const SUBSCRIPTIONS = positiveInt('BENCH_SUBSCRIPTIONS', 100);
 const MESSAGES = Math.max(1, Math.round(positiveInt('BENCH_DELIVERIES', 20_000) / SUBSCRIPTIONS));
@@ -54,7 +71,7 @@ const BASELINE_CONCURRENCY = (process.env.BENCH_BASELINE_CONCURRENCY ?? '50,100,
   .filter((c) => Number.isInteger(c) && c > 0);
 /** Worker processes started beside Herald's own process in the postgres variant (BENCH_EXTRA_WORKERS). */
 const EXTRA_WORKERS = Number(process.env.BENCH_EXTRA_WORKERS ?? 0);
-const CATALOGS = (process.env.BENCH_CATALOGS ?? 'pglite,postgres').split(',').filter(Boolean);
+const CATALOGS = catalogKinds();
 const ONLY = process.env.BENCH_ONLY ?? '';
 const TRACE = Boolean(process.env.BENCH_TRACE);
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE ?? '';
@@ -63,42 +80,10 @@ const ADD_CHUNK = 1000;
 /** Far beyond any healthy run, so that a side that stops delivering fails the benchmark instead of hanging it. */
 const deadlineMs = (n) => 60_000 + n * 5;
 
-function positiveInt(name, fallback) {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer`);
-  return v;
-}
-
-/** The message every delivery carries: a small order event, as a publisher would send it. */
-function payload(i) {
-  return {
-    orderId: 100_000 + i,
-    status: 'paid',
-    total: 99.5,
-    currency: 'EUR',
-    customer: { id: `cus_${i % 977}`, tier: 'pro' },
-    items: [
-      { sku: 'SKU-1042', qty: 1 },
-      { sku: 'SKU-2210', qty: 2 },
-    ],
-  };
-}
-
-const rate = (n, ms) => (n / ms) * 1000;
-const fmt = (x) => Math.round(x).toLocaleString('en-US');
-const best = (xs) => Math.max(...xs);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const range = (xs) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
-
 /** CPU time (user + system) of this process and of redis-server, in milliseconds. */
 async function cpuSnapshot(redis) {
-  const info = await redis.info('cpu');
-  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   const own = process.cpuUsage();
-  return {
-    self: (own.user + own.system) / 1000,
-    redis: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
-  };
+  return { self: (own.user + own.system) / 1000, redis: await redisCpuMs(redis) };
 }
 
 /**
@@ -249,29 +234,25 @@ async function httpOnly(sink, n) {
 // ---------------------------------------------------------------------------------------------
 // (b) Herald from the build: API + workers in this process; S subscriptions × M messages.
 
-async function databaseFor(kind, cleanups) {
-  if (kind === 'pglite') return 'memory://';
-  if (kind !== 'postgres') throw new Error(`unknown catalog ${kind} (pglite or postgres)`);
-  const serverUrl = await postgresServer(cleanups);
-  return serverUrl === null ? null : createDatabase(serverUrl, cleanups);
-}
-
 /** Boots Herald with a topic of S webhook subscriptions to the sink and warms it up; null when skipped. */
 async function startHerald(kind, redisUrl, sink) {
-  // Last registered, first undone: Herald closes before its database is dropped and its server stops.
+  // Last registered, first undone: Herald closes before its database is dropped. Each is also undone
+  // at the benchmark's clean-up (a failure, SIGINT/SIGTERM) if close() has not run.
   const cleanups = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const databaseUrl = await databaseFor(kind, cleanups);
-    if (!databaseUrl) {
-      log(`  herald (${kind}): skipped, no PostgreSQL (set DATABASE_URL=postgres://… or install postgresql)`);
+    const catalog = await freshCatalog(kind);
+    if (!catalog) {
+      log(`  herald (${kind}): ${NO_POSTGRES}`);
       return null;
     }
+    cleanups.push(catalog.drop);
+    const databaseUrl = catalog.url;
     const port = await freePort();
-    const dataDir = join(tmpdir(), `herald-bench-${randomBytes(4).toString('hex')}`);
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-data-'));
+    cleanups.push(defer(() => rmSync(dataDir, { recursive: true, force: true })));
     const config = loadConfig({
       ...process.env,
       REDIS_URL: redisUrl,
@@ -286,29 +267,31 @@ async function startHerald(kind, redisUrl, sink) {
       PORT: String(port),
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     });
+    const signalHandlers = new Map(['SIGINT', 'SIGTERM'].map((s) => [s, process.listeners(s)]));
     const app = await createApiApp(config, pino({ level: config.logLevel }, pino.destination(2)));
     await app.listen({ port, host: '127.0.0.1' });
-    cleanups.push(() => app.close());
+    // Nest's shutdown hooks would exit on a signal before the benchmark cleans up: its clean-up closes the app.
+    for (const [signal, before] of signalHandlers)
+      for (const handler of process.listeners(signal))
+        if (!before.includes(handler)) process.off(signal, handler);
+    cleanups.push(defer(() => app.close()));
     // Extra worker processes (HERALD_ROLES=worker), as a deployment scales out; PostgreSQL only.
     if (kind === 'postgres') {
       for (let i = 0; i < EXTRA_WORKERS; i++) {
-        const child = spawn(
-          process.execPath,
-          [new URL('../dist/apps/worker/src/main.js', import.meta.url).pathname],
-          {
-            env: {
-              ...process.env,
-              REDIS_URL: redisUrl,
-              DATABASE_URL: databaseUrl,
-              HERALD_QUEUE_PREFIX: `{bench-${kind}}`,
-              OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
-              HERALD_DATA_DIR: dataDir,
-              METRICS_PORT: '0',
-              LOG_LEVEL: 'info',
-            },
-            stdio: ['ignore', 'pipe', 'inherit'],
+        const child = spawn(process.execPath, [join(dist, 'apps/worker/src/main.js')], {
+          env: {
+            ...process.env,
+            REDIS_URL: redisUrl,
+            DATABASE_URL: databaseUrl,
+            HERALD_QUEUE_PREFIX: `{bench-${kind}}`,
+            OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+            HERALD_DATA_DIR: dataDir,
+            // Each worker serves its metrics on a port of its own.
+            METRICS_PORT: '0',
+            LOG_LEVEL: 'info',
           },
-        );
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         await new Promise((resolve, reject) => {
           let out = '';
           child.stdout.on('data', (c) => {
@@ -319,17 +302,19 @@ async function startHerald(kind, redisUrl, sink) {
         });
         child.stdout.resume();
         cleanups.push(
-          () =>
-            new Promise((resolve) => {
-              if (child.exitCode !== null) return resolve();
-              child.once('exit', resolve);
-              child.kill('SIGTERM');
-            }),
+          defer(
+            () =>
+              new Promise((resolve) => {
+                if (child.exitCode !== null) return resolve();
+                child.once('exit', resolve);
+                child.kill('SIGTERM');
+              }),
+          ),
         );
       }
     }
     const client = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
-    cleanups.push(() => client.close());
+    cleanups.push(defer(() => client.close()));
     const api = async (method, path, body) => {
       const res = await client.request({
         method,
@@ -499,15 +484,15 @@ async function measureBaseline(baseline, redis, round) {
 
 // ---------------------------------------------------------------------------------------------
 
-const redisServer = await startRedis();
+cleanUpIfInterrupted('webhook-fanout');
+const { url: redisUrl, redis } = await privateRedis();
 const sink = await startHttpSink();
-const redis = new Redis(redisServer.url);
 const heralds = [];
 let baseline = null;
 try {
   log(
     `webhook-fanout: N=${DELIVERIES} deliveries (${SUBSCRIPTIONS} subscriptions × ${MESSAGES} messages), ` +
-      `warm-up ${WARMUP_MESSAGES * SUBSCRIPTIONS} first on each side, ${ROUNDS} rounds`,
+      `warm-up ${WARMUP_MESSAGES * SUBSCRIPTIONS} first on each side, ${ROUNDS} rounds; load average ${loadAverage()}`,
   );
 
   // The baseline's concurrency: each candidate warmed up and measured once, the fastest is kept.
@@ -515,7 +500,7 @@ try {
   if (ONLY !== 'herald') {
     let fastest = 0;
     for (const concurrency of BASELINE_CONCURRENCY) {
-      const candidate = await startBaseline(redisServer.url, sink, concurrency);
+      const candidate = await startBaseline(redisUrl, sink, concurrency);
       const r = await measureBaseline(candidate, redis, 'tune');
       log(`  baseline concurrency ${concurrency}: ${fmt(r.perSecond)} deliveries/s`);
       if (r.perSecond > fastest) {
@@ -536,7 +521,7 @@ try {
 
   if (ONLY !== 'baseline') {
     for (const kind of CATALOGS) {
-      const h = await startHerald(kind, redisServer.url, sink);
+      const h = await startHerald(kind, redisUrl, sink);
       if (h) heralds.push({ ...h, runs: [] });
     }
   }
@@ -586,7 +571,5 @@ try {
 } finally {
   for (const h of heralds) await h.close();
   await baseline?.close();
-  redis.disconnect();
-  await sink.stop();
-  await redisServer.stop();
+  await cleanUp();
 }
