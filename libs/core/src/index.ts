@@ -8,3 +8,4 @@ export * from './delivery-policy';
 export * from './envelope';
 export * from './attributes';
 export * from './filter-policy';
+export * from './refreshing-cache';

@@ -2,6 +2,7 @@ import { Catalog } from '@herald/catalog';
 import {
   compileFilterPolicy,
   FilterPolicyError,
+  RefreshingCache,
   type CompiledFilterPolicy,
   type MessagePayload,
   type Subscription,
@@ -18,11 +19,6 @@ const FRESH_MS = 30_000;
 /** Topics with at most this many active subscriptions are fanned out at publish, from memory. */
 export const INLINE_FANOUT_MAX = 1000;
 
-interface Entry<T> {
-  value: T;
-  loadedAt: number;
-}
-
 /** A topic's active subscriptions, or `large` when it has more than INLINE_FANOUT_MAX. */
 type TopicRoutes = Subscription[] | 'large';
 
@@ -35,15 +31,24 @@ type TopicRoutes = Subscription[] | 'large';
  */
 @Injectable()
 export class CatalogCache implements OnModuleInit {
-  private readonly subscriptionEntries = new LRUCache<string, Entry<Subscription | null>>({ max: 20_000 });
-  private readonly topicEntries = new LRUCache<string, Entry<Topic | null>>({ max: 10_000 });
-  /** Weighed by subscriptions held, so many small topics and a few large ones share one budget. */
-  private readonly routeEntries = new LRUCache<string, Entry<TopicRoutes>>({
-    maxSize: 100_000,
-    sizeCalculation: (e) => (e.value === 'large' ? 1 : e.value.length + 1),
+  private readonly subscriptionEntries = new RefreshingCache<Subscription | null>({
+    freshMs: FRESH_MS,
+    max: 20_000,
   });
-  /** Grows on every invalidation: a load that started before one must not store what it read. */
-  private epoch = 0;
+  private readonly topicEntries = new RefreshingCache<Topic | null>({
+    freshMs: FRESH_MS,
+    max: 10_000,
+    onRefreshError: (key, err) => this.refreshFailed(key, err),
+  });
+  /** Weighed by subscriptions held, so many small topics and a few large ones share one budget. */
+  private readonly routeEntries = new RefreshingCache<TopicRoutes>({
+    freshMs: FRESH_MS,
+    maxSize: 100_000,
+    sizeOf: (routes) => (routes === 'large' ? 1 : routes.length + 1),
+    onRefreshError: (key, err) => this.refreshFailed(key, err),
+  });
+  /** Stale subscriptions being read again in the background. */
+  private readonly refreshing = new Set<string>();
   private readonly filters = new LRUCache<string, { version: number; compiled: CompiledFilterPolicy | null }>(
     { max: 50_000 },
   );
@@ -61,22 +66,19 @@ export class CatalogCache implements OnModuleInit {
 
   invalidate(change: Change): void {
     if (change.kind === 'api-key') return;
-    this.epoch++;
     if (change.kind === 'subscription' && change.id === '*') {
       // Many subscriptions changed at once (an SMS number opted out): forget them all.
-      this.subscriptionEntries.clear();
-      this.routeEntries.clear();
+      this.subscriptionEntries.invalidate();
+      this.routeEntries.invalidate();
     } else if (change.kind === 'subscription') {
-      this.subscriptionEntries.delete(change.id);
+      this.subscriptionEntries.invalidate(change.id);
       this.filters.delete(change.id);
-      if (change.topic) this.routeEntries.delete(change.topic);
-      else this.routeEntries.clear();
+      this.routeEntries.invalidate(change.topic ?? undefined);
     } else {
-      this.topicEntries.delete(change.id);
-      this.routeEntries.delete(change.id);
+      this.topicEntries.invalidate(change.id);
+      this.routeEntries.invalidate(change.id);
       // A deleted topic took its subscriptions with it.
-      for (const [id, entry] of this.subscriptionEntries.entries())
-        if (entry.value?.topic === change.id) this.subscriptionEntries.delete(id);
+      this.subscriptionEntries.invalidateWhere((sub) => sub?.topic === change.id);
     }
   }
 
@@ -93,21 +95,18 @@ export class CatalogCache implements OnModuleInit {
     const found = new Map<string, Subscription>();
     const missing: string[] = [];
     const stale: string[] = [];
-    const now = Date.now();
     for (const id of new Set(ids)) {
-      const hit = this.subscriptionEntries.get(id);
+      const hit = this.subscriptionEntries.peek(id);
       if (!hit) missing.push(id);
       else {
-        if (now - hit.loadedAt >= FRESH_MS && !this.refreshing.has(id)) stale.push(id);
+        if (hit.stale && !this.refreshing.has(id)) stale.push(id);
         if (hit.value) found.set(id, hit.value);
       }
     }
     if (stale.length > 0) {
       for (const id of stale) this.refreshing.add(id);
       this.loadSubscriptions(stale)
-        .catch((err: unknown) =>
-          this.log.debug({ err: String(err) }, 'catalog unreadable; serving the last known subscriptions'),
-        )
+        .catch((err: unknown) => this.refreshFailed('subscriptions', err))
         .finally(() => {
           for (const id of stale) this.refreshing.delete(id);
         });
@@ -117,22 +116,17 @@ export class CatalogCache implements OnModuleInit {
     return found;
   }
 
-  /** Stale subscriptions being read again in the background. */
-  private readonly refreshing = new Set<string>();
-
   private async loadSubscriptions(ids: string[]): Promise<Subscription[]> {
-    const epoch = this.epoch;
+    const epoch = this.subscriptionEntries.currentEpoch;
     const startedAt = Date.now();
     const loaded = await this.catalog.subscriptions.getMany(ids);
     const byId = new Map(loaded.map((s) => [s.id, s]));
-    if (epoch === this.epoch)
-      for (const id of ids)
-        this.subscriptionEntries.set(id, { value: byId.get(id) ?? null, loadedAt: startedAt });
+    for (const id of ids) this.subscriptionEntries.store(id, byId.get(id) ?? null, epoch, startedAt);
     return loaded;
   }
 
   async topic(name: string): Promise<Topic | null> {
-    return this.cached(this.topicEntries, name, () => this.catalog.topics.get(name));
+    return (await this.topicEntries.get(name, () => this.catalog.topics.get(name))) ?? null;
   }
 
   /**
@@ -140,11 +134,16 @@ export class CatalogCache implements OnModuleInit {
    * for that (its fan-out pages through the catalog in a job).
    */
   async topicSubscriptions(topic: string): Promise<Subscription[] | null> {
-    const routes = await this.cached(this.routeEntries, topic, async () => {
+    const routes = await this.routeEntries.get(topic, async () => {
       const page = await this.catalog.subscriptions.listActivePage(topic, null, INLINE_FANOUT_MAX + 1);
       return page.length > INLINE_FANOUT_MAX ? 'large' : page;
     });
-    return routes === 'large' ? null : routes;
+    return routes === 'large' || routes === undefined ? null : routes;
+  }
+
+  /** The stale value keeps serving; the catalog's outage is reported by its own health checks. */
+  private refreshFailed(key: string, err: unknown): void {
+    this.log.debug({ key, err: String(err) }, 'catalog unreadable; serving the last known value');
   }
 
   /** The message payload: memory, then Redis, then the catalog (after the Redis copy expired). */
@@ -186,59 +185,5 @@ export class CatalogCache implements OnModuleInit {
       );
       return { scope: sub.filterPolicyScope, matches: () => false };
     }
-  }
-
-  /**
-   * Fresh entries from memory; a stale one (older than FRESH_MS, never invalidated) is served at once
-   * while one load per key refreshes it in the background, so a publish never waits on the catalog for
-   * a topic it knows, and a failed refresh keeps the stale value. A missing entry (never loaded, or
-   * invalidated by a change) is loaded, one load per key however many callers ask at once.
-   */
-  private async cached<T extends object | null | string>(
-    cache: LRUCache<string, Entry<T>>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.loadedAt < FRESH_MS) return hit.value;
-    const loading = this.load(cache, key, load);
-    if (hit) {
-      // The stale value keeps serving; the catalog's outage is reported by its own health checks.
-      loading.catch((err: unknown) =>
-        this.log.debug({ key, err: String(err) }, 'catalog unreadable; serving the last known value'),
-      );
-      return hit.value;
-    }
-    return loading;
-  }
-
-  /** Loads in flight, per cache and key, with the epoch they started in. */
-  private readonly loading = new Map<object, Map<string, { epoch: number; promise: Promise<unknown> }>>();
-
-  /** One load per key and epoch: a caller after an invalidation never joins a load that began before it. */
-  private load<T extends object | null | string>(
-    cache: LRUCache<string, Entry<T>>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    let inFlight = this.loading.get(cache);
-    if (!inFlight) {
-      inFlight = new Map<string, { epoch: number; promise: Promise<unknown> }>();
-      this.loading.set(cache, inFlight);
-    }
-    const epoch = this.epoch;
-    const running = inFlight.get(key);
-    if (running && running.epoch === epoch) return running.promise as Promise<T>;
-    const startedAt = Date.now();
-    const promise = load()
-      .then((value) => {
-        if (epoch === this.epoch) cache.set(key, { value, loadedAt: startedAt });
-        return value;
-      })
-      .finally(() => {
-        if (inFlight.get(key)?.promise === promise) inFlight.delete(key);
-      });
-    inFlight.set(key, { epoch, promise });
-    return promise;
   }
 }

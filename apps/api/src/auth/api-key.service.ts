@@ -1,10 +1,9 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
-import { newId, randomToken, SecretBox, type Scope } from '@herald/core';
+import { newId, randomToken, RefreshingCache, SecretBox, type Scope } from '@herald/core';
 import { HERALD_CONFIG } from '@herald/runtime';
 import { ChangeNotifier } from '@herald/queue';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from './principal';
 
@@ -44,7 +43,11 @@ export interface AccessKeyPrincipal {
   secretAccessKey: string;
 }
 
-/** A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once. */
+/**
+ * A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once.
+ * After that it is read again in the background while it keeps working, so keys in use survive a
+ * catalog outage.
+ */
 const KEY_CACHE_MS = 60_000;
 
 /** Issues API keys (shown once, stored as a SHA-256 hash) and resolves a presented key to a principal. */
@@ -52,11 +55,11 @@ const KEY_CACHE_MS = 60_000;
 export class ApiKeyService implements OnModuleInit {
   private readonly adminHash: Buffer | null;
   /** hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. */
-  private readonly known = new LRUCache<string, Principal>({ max: 10_000, ttl: KEY_CACHE_MS });
+  private readonly known = new RefreshingCache<Principal>({ freshMs: KEY_CACHE_MS, max: 10_000 });
   /** access key id → principal and opened secret, so a SigV4 request costs no catalog read or decryption. */
-  private readonly knownAccessKeys = new LRUCache<string, AccessKeyPrincipal>({
+  private readonly knownAccessKeys = new RefreshingCache<AccessKeyPrincipal>({
+    freshMs: KEY_CACHE_MS,
     max: 10_000,
-    ttl: KEY_CACHE_MS,
   });
 
   constructor(
@@ -82,38 +85,31 @@ export class ApiKeyService implements OnModuleInit {
   async resolveHash(hash: string): Promise<Principal | null> {
     if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) return ADMIN_PRINCIPAL;
-    const hit = this.known.get(hash);
-    if (hit) return hit;
-    const found = await this.catalog.apiKeys.findByHash(hash);
-    if (!found) return null;
-    const principal: Principal = {
-      keyId: found.id,
-      name: found.name,
-      scopes: new Set(found.scopes),
-      topics: found.topics,
-    };
-    this.known.set(hash, principal);
-    return principal;
+    const principal = await this.known.get(hash, async () => {
+      const found = await this.catalog.apiKeys.findByHash(hash);
+      if (!found) return undefined;
+      return { keyId: found.id, name: found.name, scopes: new Set(found.scopes), topics: found.topics };
+    });
+    return principal ?? null;
   }
 
   /** The principal of an SigV4 access key id, with its secret; null for an unknown id. */
   async resolveAccessKey(accessKeyId: string): Promise<AccessKeyPrincipal | null> {
-    const hit = this.knownAccessKeys.get(accessKeyId);
-    if (hit) return hit;
     if (!/^HKIA[A-Z2-7]{16}$/.test(accessKeyId)) return null;
-    const found = await this.catalog.apiKeys.findCredentials(accessKeyId);
-    if (!found) return null;
-    const entry: AccessKeyPrincipal = {
-      principal: {
-        keyId: found.key.id,
-        name: found.key.name,
-        scopes: new Set(found.key.scopes),
-        topics: found.key.topics,
-      },
-      secretAccessKey: this.box.open(found.sealedSecret, sealContext(found.key.id)),
-    };
-    this.knownAccessKeys.set(accessKeyId, entry);
-    return entry;
+    const entry = await this.knownAccessKeys.get(accessKeyId, async () => {
+      const found = await this.catalog.apiKeys.findCredentials(accessKeyId);
+      if (!found) return undefined;
+      return {
+        principal: {
+          keyId: found.key.id,
+          name: found.key.name,
+          scopes: new Set(found.key.scopes),
+          topics: found.key.topics,
+        },
+        secretAccessKey: this.box.open(found.sealedSecret, sealContext(found.key.id)),
+      };
+    });
+    return entry ?? null;
   }
 
   /** Deletes a key; it stops working in this process at once and in every other one on the notice. */
@@ -127,10 +123,8 @@ export class ApiKeyService implements OnModuleInit {
   }
 
   private evict(keyId: string): void {
-    for (const [hash, principal] of this.known.entries())
-      if (principal.keyId === keyId) this.known.delete(hash);
-    for (const [id, entry] of this.knownAccessKeys.entries())
-      if (entry.principal.keyId === keyId) this.knownAccessKeys.delete(id);
+    this.known.invalidateWhere((principal) => principal.keyId === keyId);
+    this.knownAccessKeys.invalidateWhere((entry) => entry.principal.keyId === keyId);
   }
 
   /** Issues a key, and with `awsCredentials` an access key id and secret for SigV4 (the SNS API). */
