@@ -539,7 +539,9 @@ export async function startHerald({ kind, redisUrl, roles = 'api,worker', env = 
   const origin = `http://127.0.0.1:${port}`;
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const main = join(heraldDist(), 'apps', 'api', 'src', 'main.js');
-  const child = spawn(process.execPath, [main], {
+  // BENCH_HERALD_NODE_ARGS: flags for Herald's node only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
       REDIS_URL: redisUrl,
