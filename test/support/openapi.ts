@@ -64,16 +64,20 @@ export class OpenApi {
     return new OpenApi(await res.json());
   }
 
-  /** The operation a concrete request goes to: literal segments win over parameters, as in the router. */
+  /**
+   * The operation a concrete request goes to, as the router picks it: a trailing slash is ignored
+   * (every route also answers with one), a parameter takes a non-empty segment, and literal segments
+   * win over parameters.
+   */
   find(method: string, url: string): OpenApiOperation | undefined {
-    const path = url.split('?')[0];
+    const path = url.split('?')[0].replace(/(.)\/$/, '$1');
     const segments = path.split('/');
     const candidates = this.operations.filter((op) => {
       if (op.method !== method.toLowerCase()) return false;
       const template = op.path.split('/');
       return (
         template.length === segments.length &&
-        template.every((t, i) => /^\{.+\}$/.test(t) || t === segments[i])
+        template.every((t, i) => (/^\{.+\}$/.test(t) ? segments[i] !== '' : t === segments[i]))
       );
     });
     const params = (op: OpenApiOperation) => (op.path.match(/\{/g) ?? []).length;
