@@ -1,9 +1,4 @@
-import {
-  InvokeCommand,
-  LambdaClient,
-  LambdaServiceException,
-  TooManyRequestsException,
-} from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { LambdaConfig } from '@herald/config';
 import {
   classifyHttpStatus,
@@ -20,6 +15,8 @@ const TRANSIENT_LAMBDA_ERRORS = new Set(['ResourceConflictException', 'SnapStart
 
 const MAX_ERROR_TEXT = 300;
 
+type LambdaSdk = typeof import('@aws-sdk/client-lambda');
+
 export interface LambdaInvokerOptions {
   connectTimeoutMs: number;
   /** How long a synchronous invocation may take, the function's own run time included. */
@@ -35,6 +32,8 @@ export interface LambdaInvokerOptions {
  */
 export class LambdaInvoker {
   private readonly clients = new Map<string, LambdaClient>();
+  /** The SDK, loaded at the first invocation: it costs about 750 ms and 18 MB to load. */
+  private sdk: Promise<LambdaSdk> | null = null;
 
   constructor(
     private readonly config: LambdaConfig,
@@ -50,10 +49,17 @@ export class LambdaInvoker {
     if (!this.hasCredentials()) {
       return failed('AWS credentials are not configured (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)');
     }
+    let sdk: LambdaSdk;
     try {
-      const client = this.clientFor(arn.region);
+      sdk = await (this.sdk ??= import('@aws-sdk/client-lambda'));
+    } catch (err) {
+      this.sdk = null;
+      return retry(`the AWS SDK could not be loaded: ${(err as Error).message}`);
+    }
+    try {
+      const client = this.clientFor(sdk, arn.region);
       const output = await client.send(
-        new InvokeCommand({
+        new sdk.InvokeCommand({
           FunctionName: arn.functionArn,
           InvocationType: 'RequestResponse',
           Payload: Buffer.from(payload),
@@ -71,7 +77,7 @@ export class LambdaInvoker {
       }
       return delivered(status);
     } catch (err) {
-      return classifyLambdaError(err);
+      return classifyLambdaError(sdk, err);
     }
   }
 
@@ -80,7 +86,7 @@ export class LambdaInvoker {
     this.clients.clear();
   }
 
-  private clientFor(region: string): LambdaClient {
+  private clientFor(sdk: LambdaSdk, region: string): LambdaClient {
     let client = this.clients.get(region);
     if (!client) {
       const { accessKeyId, sessionToken, endpoint } = this.config;
@@ -88,7 +94,7 @@ export class LambdaInvoker {
       // Herald pins an SDK release that supports Node 20; its warning about later releases needing
       // Node 22 would otherwise land in every worker's output at the first Lambda delivery.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      client = new LambdaClient({
+      client = new sdk.LambdaClient({
         region,
         credentials: {
           accessKeyId: accessKeyId ?? '',
@@ -110,14 +116,14 @@ export class LambdaInvoker {
   }
 }
 
-function classifyLambdaError(err: unknown): DeliveryOutcome {
-  if (!(err instanceof LambdaServiceException) || err.$metadata.httpStatusCode === undefined) {
+function classifyLambdaError(sdk: LambdaSdk, err: unknown): DeliveryOutcome {
+  if (!(err instanceof sdk.LambdaServiceException) || err.$metadata.httpStatusCode === undefined) {
     return classifyNetworkError(err);
   }
   const status = err.$metadata.httpStatusCode;
   const text = truncate(`${err.name}: ${err.message}`);
   if (TRANSIENT_LAMBDA_ERRORS.has(err.name)) return retry(text, status);
-  const retryAfter = err instanceof TooManyRequestsException ? err.retryAfterSeconds : undefined;
+  const retryAfter = err instanceof sdk.TooManyRequestsException ? err.retryAfterSeconds : undefined;
   const outcome = classifyHttpStatus(status, retryAfter);
   // Lambda has no 410 semantics of its own; a vanished function is a plain permanent failure.
   if (outcome.result === 'failed') return failed(text, status);

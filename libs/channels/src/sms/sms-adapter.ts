@@ -1,11 +1,11 @@
 import { delivered, failed, retry, type DeliveryOutcome } from '@herald/core';
 import type { HeraldConfig, TwilioConfig } from '@herald/config';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import twilio from 'twilio';
+import type { Twilio } from 'twilio';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
 import { classifyTwilioError } from './classify-twilio-error';
 import { smsText } from './sms-text';
-import { TwilioHttpClient } from './twilio-http-client';
+import type { TwilioHttpClient } from './twilio-http-client';
 
 export const SMS_DISABLED_REASON =
   'SMS is disabled: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID)';
@@ -27,26 +27,37 @@ export interface SmsAdapterOptions {
 export class SmsAdapter implements ChannelAdapter {
   readonly protocol = 'sms' as const;
   private readonly twilio: TwilioConfig | null;
-  private readonly client: twilio.Twilio | null;
-  private readonly http: TwilioHttpClient | null;
+  /**
+   * The SDK and its HTTP client, loaded on first use: the Twilio SDK costs about 300 ms and 20 MB to
+   * load, which a Herald without SMS should not pay at start.
+   */
+  private sdk: Promise<{ client: Twilio; http: TwilioHttpClient }> | null = null;
+  private readonly timeoutMs: number | undefined;
   private readonly statusCallback: string;
   private readonly secrets: string[];
 
   constructor(config: Pick<HeraldConfig, 'twilio' | 'publicBaseUrl'>, options: SmsAdapterOptions = {}) {
     this.twilio = config.twilio;
+    this.timeoutMs = options.timeoutMs;
     this.statusCallback = `${config.publicBaseUrl.replace(/\/+$/, '')}${TWILIO_STATUS_CALLBACK_PATH}`;
     const tw = config.twilio;
     this.secrets = tw
       ? [tw.authToken, Buffer.from(`${tw.accountSid}:${tw.authToken}`).toString('base64')].filter(Boolean)
       : [];
-    if (!tw) {
-      this.client = null;
-      this.http = null;
-      return;
-    }
-    this.http = new TwilioHttpClient({ apiBaseUrl: tw.apiBaseUrl, timeoutMs: options.timeoutMs });
-    // An explicit logLevel keeps TWILIO_LOG_LEVEL=debug in the environment from printing every request.
-    this.client = twilio(tw.accountSid, tw.authToken, { httpClient: this.http, logLevel: 'info' });
+  }
+
+  private loadSdk(tw: TwilioConfig): Promise<{ client: Twilio; http: TwilioHttpClient }> {
+    this.sdk ??= (async () => {
+      const [{ default: twilio }, { TwilioHttpClient }] = await Promise.all([
+        import('twilio'),
+        import('./twilio-http-client'),
+      ]);
+      const http = new TwilioHttpClient({ apiBaseUrl: tw.apiBaseUrl, timeoutMs: this.timeoutMs });
+      // An explicit logLevel keeps TWILIO_LOG_LEVEL=debug in the environment from printing every request.
+      const client = twilio(tw.accountSid, tw.authToken, { httpClient: http, logLevel: 'info' });
+      return { client, http };
+    })();
+    return this.sdk;
   }
 
   availability(): { available: true } | { available: false; reason: string } {
@@ -81,12 +92,12 @@ export class SmsAdapter implements ChannelAdapter {
   async send(request: DeliveryRequest): Promise<DeliveryOutcome> {
     if (request.kind === 'SubscriptionConfirmation') return failed('SMS subscriptions need no confirmation');
     const tw = this.twilio;
-    if (!tw || !this.client || !this.http) return retry(SMS_DISABLED_REASON);
+    if (!tw) return retry(SMS_DISABLED_REASON);
     const body = smsText(request.message);
     if (body.trim() === '') return failed('the message has no text to send by SMS');
 
-    const client = this.client;
-    const call = await this.http.track(() =>
+    const { client, http } = await this.loadSdk(tw);
+    const call = await http.track(() =>
       client.messages.create({
         to: request.subscription.endpoint,
         body,
@@ -100,7 +111,8 @@ export class SmsAdapter implements ChannelAdapter {
   }
 
   async close(): Promise<void> {
-    this.http?.close();
+    const sdk = await this.sdk?.catch(() => null);
+    sdk?.http.close();
   }
 
   /** Belt and braces: whatever an error text quotes, the auth token never reaches a record or a log. */

@@ -1,4 +1,5 @@
-import twilio from 'twilio';
+// The webhook check alone: the whole SDK is loaded only when SMS is sent (see SmsAdapter).
+import { validateRequest } from 'twilio/lib/webhooks/webhooks';
 
 /** Message statuses Twilio reports in status callbacks. */
 export const TWILIO_MESSAGE_STATUSES = [
@@ -57,7 +58,7 @@ export function verifyTwilioSignature(
 ): boolean {
   if (!signature || !authToken) return false;
   try {
-    return twilio.validateRequest(authToken, signature, url, params);
+    return validateRequest(authToken, signature, url, params);
   } catch {
     return false;
   }
