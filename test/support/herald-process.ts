@@ -103,6 +103,32 @@ export class HeraldProcess {
     });
   }
 
+  /**
+   * Resolves once `${url}/readyz` answers 200 (polled every 50 ms: readiness has no event to wait on);
+   * rejects at once, with the output, if the process ends first, and after `timeoutMs`.
+   */
+  async ready(url: string, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) {
+        throw new Error(
+          `Herald exited (${JSON.stringify(this.exit)}) before it was ready:\n${this.output.slice(-3000)}`,
+        );
+      }
+      try {
+        if ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${url}/readyz did not answer 200 within ${timeoutMs} ms:\n${this.output.slice(-3000)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   kill(signal: NodeJS.Signals): void {
     if (this.running) this.child.kill(signal);
   }

@@ -4,5 +4,6 @@ export {
   postgresInstalled,
   startPostgres,
   startRedis,
+  type ControllableServer,
   type RunningServer,
 } from './local-servers.mjs';

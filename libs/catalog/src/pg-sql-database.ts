@@ -99,19 +99,33 @@ export class PgSqlDatabase implements SqlDatabase {
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const client = await this.pool.connect();
+    // The pool listens for errors of idle clients only. A server that ends the connection while this
+    // one is checked out but between two statements (a shutdown terminates every backend) emits an
+    // 'error' nobody would handle, which ends the process: keep it, and fail the transaction.
+    let lost: Error | null = null;
+    const onError = (err: Error) => (lost ??= err);
+    client.on('error', onError);
+    const release = (err?: Error | boolean) => {
+      client.off('error', onError);
+      client.release(err);
+    };
     try {
       await client.query('BEGIN');
       const result = await fn(new PgTransaction(client, options.statementTimeoutMs));
       await client.query('COMMIT');
-      client.release();
+      release(lost ?? undefined);
       return result;
     } catch (err) {
+      if (lost) {
+        release(lost);
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
-        client.release();
+        release();
       } catch (rollbackError) {
         // A connection that cannot roll back is broken: destroy it rather than return it to the pool.
-        client.release(rollbackError instanceof Error ? rollbackError : true);
+        release(rollbackError instanceof Error ? rollbackError : true);
       }
       throw err;
     }

@@ -20,6 +20,8 @@ describe('loadConfig', () => {
       metricsPort: 9464,
       secretKey: null,
       sns: { region: 'us-east-1', accountId: '000000000000' },
+      publishTimeoutMs: 2000,
+      cacheFreshMs: { catalog: 30_000, apiKeys: 60_000 },
     });
     expect([...c.roles]).toEqual(['api', 'worker']);
     expect(c.databaseUrl).toMatch(/\.data\/catalog$/);
@@ -43,6 +45,8 @@ describe('loadConfig', () => {
       SNS_ACCOUNT_ID: '123456789012',
       RETENTION_DAYS: '7',
       DEAD_LETTER_RETENTION_DAYS: '365',
+      CATALOG_CACHE_FRESH_MS: '1000',
+      API_KEY_CACHE_FRESH_MS: '1500',
     });
     expect(c.secretKey).toEqual(Buffer.alloc(32, 0xab));
     expect(c).toMatchObject({
@@ -56,6 +60,7 @@ describe('loadConfig', () => {
       logFormat: 'json',
       metricsPort: 9100,
       history: { retentionDays: 7, deadLetterRetentionDays: 365 },
+      cacheFreshMs: { catalog: 1000, apiKeys: 1500 },
     });
     expect([...c.roles]).toEqual(['worker']);
   });
@@ -78,6 +83,8 @@ describe('loadConfig', () => {
     [{ HERALD_SECRET_KEY: 'ab'.repeat(16) }, /HERALD_SECRET_KEY must be 32 bytes/],
     [{ SNS_REGION: 'US East' }, /SNS_REGION must be a region name/],
     [{ SNS_ACCOUNT_ID: '12345' }, /SNS_ACCOUNT_ID must be 12 digits/],
+    [{ CATALOG_CACHE_FRESH_MS: '50' }, /CATALOG_CACHE_FRESH_MS must be an integer from 100 to 3600000/],
+    [{ API_KEY_CACHE_FRESH_MS: 'soon' }, /API_KEY_CACHE_FRESH_MS must be an integer/],
     [{ RETENTION_DAYS: '0' }, /RETENTION_DAYS must be an integer from 1 to 3650/],
     [{ RETENTION_DAYS: '30.5' }, /RETENTION_DAYS must be an integer/],
     [

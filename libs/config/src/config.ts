@@ -85,6 +85,12 @@ export interface HeraldConfig {
   maxBodyBytes: number;
   /** A publish Redis has not accepted within this time is answered 503 and never delivered. */
   publishTimeoutMs: number;
+  /**
+   * How long a topic, a subscription or a topic's subscription list read from the catalog is used
+   * before it is read again, and an API key (which a deletion evicts at once anyway). A stale one
+   * keeps serving while it is read again, and as long as the catalog cannot be read.
+   */
+  cacheFreshMs: { catalog: number; apiKeys: number };
   outboundAllowCidrs: string[];
   webhook: {
     connectTimeoutMs: number;
@@ -309,6 +315,10 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     queuePrefix: str('HERALD_QUEUE_PREFIX') ?? '{herald}',
     maxBodyBytes: int('MAX_BODY_BYTES', 262_144, 1024, 10 * 1024 * 1024),
     publishTimeoutMs: int('PUBLISH_TIMEOUT_MS', 2_000, 500, 60_000),
+    cacheFreshMs: {
+      catalog: int('CATALOG_CACHE_FRESH_MS', 30_000, 100, 3_600_000),
+      apiKeys: int('API_KEY_CACHE_FRESH_MS', 60_000, 100, 3_600_000),
+    },
     outboundAllowCidrs,
     webhook: {
       connectTimeoutMs: int('WEBHOOK_CONNECT_TIMEOUT_MS', 5_000, 100, 60_000),

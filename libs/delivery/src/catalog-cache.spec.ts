@@ -27,6 +27,7 @@ function cacheOver(catalog: Catalog): CatalogCache {
     {} as MessageStore,
     { onChange: async () => undefined } as unknown as ChangeNotifier,
     pino({ level: 'silent' }),
+    { cacheFreshMs: { catalog: 30_000, apiKeys: 60_000 } },
   );
 }
 

@@ -1,4 +1,5 @@
 import { Catalog } from '@herald/catalog';
+import type { HeraldConfig } from '@herald/config';
 import {
   compileFilterPolicy,
   FilterPolicyError,
@@ -9,13 +10,11 @@ import {
   type Topic,
 } from '@herald/core';
 import { ChangeNotifier, MessageStore, type Change } from '@herald/queue';
-import { LOGGER } from '@herald/runtime';
+import { HERALD_CONFIG, LOGGER } from '@herald/runtime';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 
-/** A safety net: changes are pushed by ChangeNotifier, this only bounds staleness if a notice is missed. */
-const FRESH_MS = 30_000;
 /** Topics with at most this many active subscriptions are fanned out at publish, from memory. */
 export const INLINE_FANOUT_MAX = 1000;
 
@@ -25,28 +24,16 @@ type TopicRoutes = Subscription[] | 'large';
 /**
  * In-process caches of what publishing and delivering read (subscriptions, topics, a topic's active
  * subscriptions, payloads, compiled filters) so the hot path does not read the catalog per message.
- * Invalidated by change notices from any process; entries older than 30 s are read again, and when
- * the catalog cannot be read the last known value keeps serving, so publishing to known topics
- * survives a catalog outage.
+ * Invalidated by change notices from any process; entries older than CATALOG_CACHE_FRESH_MS (30 s, a
+ * safety net should a notice be missed) are read again, and when the catalog cannot be read the last
+ * known value keeps serving, so publishing to known topics survives a catalog outage.
  */
 @Injectable()
 export class CatalogCache implements OnModuleInit {
-  private readonly subscriptionEntries = new RefreshingCache<Subscription | null>({
-    freshMs: FRESH_MS,
-    max: 20_000,
-  });
-  private readonly topicEntries = new RefreshingCache<Topic | null>({
-    freshMs: FRESH_MS,
-    max: 10_000,
-    onRefreshError: (key, err) => this.refreshFailed(key, err),
-  });
+  private readonly subscriptionEntries: RefreshingCache<Subscription | null>;
+  private readonly topicEntries: RefreshingCache<Topic | null>;
   /** Weighed by subscriptions held, so many small topics and a few large ones share one budget. */
-  private readonly routeEntries = new RefreshingCache<TopicRoutes>({
-    freshMs: FRESH_MS,
-    maxSize: 100_000,
-    sizeOf: (routes) => (routes === 'large' ? 1 : routes.length + 1),
-    onRefreshError: (key, err) => this.refreshFailed(key, err),
-  });
+  private readonly routeEntries: RefreshingCache<TopicRoutes>;
   /** Stale subscriptions being read again in the background. */
   private readonly refreshing = new Set<string>();
   private readonly filters = new LRUCache<string, { version: number; compiled: CompiledFilterPolicy | null }>(
@@ -58,7 +45,19 @@ export class CatalogCache implements OnModuleInit {
     private readonly store: MessageStore,
     private readonly changes: ChangeNotifier,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+    @Inject(HERALD_CONFIG) config: Pick<HeraldConfig, 'cacheFreshMs'>,
+  ) {
+    const freshMs = config.cacheFreshMs.catalog;
+    const onRefreshError = (key: string, err: unknown) => this.refreshFailed(key, err);
+    this.subscriptionEntries = new RefreshingCache({ freshMs, max: 20_000 });
+    this.topicEntries = new RefreshingCache({ freshMs, max: 10_000, onRefreshError });
+    this.routeEntries = new RefreshingCache({
+      freshMs,
+      maxSize: 100_000,
+      sizeOf: (routes) => (routes === 'large' ? 1 : routes.length + 1),
+      onRefreshError,
+    });
+  }
 
   async onModuleInit(): Promise<void> {
     await this.changes.onChange((c) => this.invalidate(c));

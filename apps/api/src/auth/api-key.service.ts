@@ -43,24 +43,19 @@ export interface AccessKeyPrincipal {
   secretAccessKey: string;
 }
 
-/**
- * A known key is trusted this long without a catalog read; a deletion evicts it everywhere at once.
- * After that it is read again in the background while it keeps working, so keys in use survive a
- * catalog outage.
- */
-const KEY_CACHE_MS = 60_000;
-
 /** Issues API keys (shown once, stored as a SHA-256 hash) and resolves a presented key to a principal. */
 @Injectable()
 export class ApiKeyService implements OnModuleInit {
   private readonly adminHash: Buffer | null;
-  /** hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. */
-  private readonly known = new RefreshingCache<Principal>({ freshMs: KEY_CACHE_MS, max: 10_000 });
+  /**
+   * hash → principal, so a publish does not cost a catalog read; unknown keys are never cached. A
+   * known key is trusted for API_KEY_CACHE_FRESH_MS (60 s) without a catalog read (a deletion evicts
+   * it everywhere at once); after that it is read again in the background while it keeps working, so
+   * keys in use survive a catalog outage.
+   */
+  private readonly known: RefreshingCache<Principal>;
   /** access key id → principal and opened secret, so a SigV4 request costs no catalog read or decryption. */
-  private readonly knownAccessKeys = new RefreshingCache<AccessKeyPrincipal>({
-    freshMs: KEY_CACHE_MS,
-    max: 10_000,
-  });
+  private readonly knownAccessKeys: RefreshingCache<AccessKeyPrincipal>;
 
   constructor(
     private readonly catalog: Catalog,
@@ -69,6 +64,8 @@ export class ApiKeyService implements OnModuleInit {
     @Inject(HERALD_CONFIG) config: HeraldConfig,
   ) {
     this.adminHash = config.adminApiKey ? Buffer.from(hashApiKey(config.adminApiKey), 'hex') : null;
+    this.known = new RefreshingCache({ freshMs: config.cacheFreshMs.apiKeys, max: 10_000 });
+    this.knownAccessKeys = new RefreshingCache({ freshMs: config.cacheFreshMs.apiKeys, max: 10_000 });
   }
 
   async onModuleInit(): Promise<void> {

@@ -45,8 +45,9 @@ export const RETRY_AFTER_SECONDS = 2;
 
 /**
  * An error that means a dependency (Redis, the catalog) cannot be reached or answered too late: a 503
- * the client may retry, never a 500. Connection errors of node-postgres and ioredis, timeouts, and
- * Herald's own refusals.
+ * the client may retry, never a 500. Connection errors of node-postgres and ioredis, timeouts (a
+ * statement PostgreSQL leaves unanswered for STATEMENT_TIMEOUT_MS fails as node-postgres's "Query
+ * read timeout"), and Herald's own refusals.
  */
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -58,7 +59,7 @@ export function isUnavailable(err: unknown): boolean {
       return true;
     if (/^(08|57P)/.test(code)) return true;
   }
-  return /Connection (is closed|terminated)|connection timeout|timeout exceeded when trying to connect|Command timed out|Stream isn't writeable|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+  return /Connection (is closed|terminated)|connection timeout|timeout exceeded when trying to connect|Query read timeout|Command timed out|Stream isn't writeable|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
     err.message,
   );
 }
