@@ -1,6 +1,6 @@
 import { HeraldApiError, verifyWebhook, WebhookVerificationFailed, type HeraldWebhook } from '@herald/client';
 import type { ConfirmationEnvelope, NotificationEnvelope } from '@herald/core';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +216,31 @@ describe('@herald/client', () => {
       expect(readFileSync(join(CLIENT, 'src', 'generated', 'openapi.ts'), 'utf8')).toBe(
         readFileSync(join(dir, 'openapi.ts'), 'utf8'),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the README's client example", () => {
+  it('compiles under strict against @herald/client', { timeout: 180_000 }, async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = /<!-- client-example[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toContain("from '@herald/client'");
+    const dir = join(ROOT, 'node_modules', '.cache', 'herald-readme-example', String(process.pid));
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, 'example.ts'), example!);
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          extends: join(ROOT, 'tsconfig.json'),
+          compilerOptions: { noEmit: true, strict: true },
+          files: ['example.ts'],
+          include: [],
+        }),
+      );
+      await runCommand(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(dir, 'tsconfig.json')], dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
