@@ -115,14 +115,18 @@ async function trace(client: HeraldClient, id: string, wait: boolean, deadline =
   }
 }
 
+/** Commands of one word; the others are a group and a verb (`topics ls`). */
+const SINGLE = new Set(['publish', 'listen']);
+
 async function run(words: string[], ctx: CliContext): Promise<number> {
-  const [group, verb, ...rest] = words;
+  const single = SINGLE.has(words[0]);
+  const command = single ? words[0] : words.slice(0, 2).join(' ');
+  const rest = words.slice(single ? 1 : 2);
   const creds = resolveCredentials(ctx.env, ctx.cwd, CHECKOUT);
   const client = createHeraldClient({ baseUrl: creds.url, apiKey: creds.apiKey });
-  const json = (args: string[]) => args.includes('--json');
   const out = (o: { json?: boolean }): Output => ({ stdout: ctx.stdout, stderr: ctx.stderr, json: !!o.json });
 
-  switch (`${group ?? ''} ${group === 'publish' || group === 'listen' ? '' : (verb ?? '')}`.trim()) {
+  switch (command) {
     case 'topics ls': {
       const { values } = parse(rest, {});
       const items = await all(allPages((cursor) => client.topics.list({ cursor, limit: 1000 })));
@@ -195,15 +199,12 @@ async function run(words: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case 'publish': {
-      const { values, positionals } = parse(
-        [verb, ...rest].filter((a) => a !== undefined),
-        {
-          body: { type: 'string' },
-          attr: { type: 'string', multiple: true },
-          subject: { type: 'string' },
-          'idempotency-key': { type: 'string' },
-        },
-      );
+      const { values, positionals } = parse(rest, {
+        body: { type: 'string' },
+        attr: { type: 'string', multiple: true },
+        subject: { type: 'string' },
+        'idempotency-key': { type: 'string' },
+      });
       const [topic] = need(positionals, 1, 'the topic name');
       const body = values.body === undefined ? {} : jsonOption(values.body as string, '--body', ctx.cwd);
       const attrs = ((values.attr as string[] | undefined) ?? []).map(attribute);
@@ -329,15 +330,12 @@ async function run(words: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case 'listen': {
-      const { values } = parse(
-        [verb, ...rest].filter((a) => a !== undefined),
-        {
-          port: { type: 'string', default: ctx.env.HERALD_LISTEN_PORT || '4000' },
-          host: { type: 'string', default: '127.0.0.1' },
-          secret: { type: 'string' },
-          subscribe: { type: 'string' },
-        },
-      );
+      const { values } = parse(rest, {
+        port: { type: 'string', default: ctx.env.HERALD_LISTEN_PORT || '4000' },
+        host: { type: 'string', default: '127.0.0.1' },
+        secret: { type: 'string' },
+        subscribe: { type: 'string' },
+      });
       const port = Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port ${String(values.port)}: not a port`);
@@ -358,10 +356,8 @@ async function run(words: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     default:
-      if (json(words) && words.length === 1) break;
-      throw new UsageError(group ? `unknown command: ${words.slice(0, 2).join(' ')}` : 'give a command');
+      throw new UsageError(`unknown command: ${command}`);
   }
-  return 0;
 }
 
 /** Runs one command line; answers the exit code (0 done, 1 Herald or the network said no, 2 usage). */
