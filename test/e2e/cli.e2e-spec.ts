@@ -72,7 +72,11 @@ describe('the herald CLI', () => {
     );
     expect(
       packed.files.filter(
-        (f) => f.startsWith('src/') || f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+        (f) =>
+          f.startsWith('src/') ||
+          f.endsWith('.map') ||
+          f.includes('.spec.') ||
+          (f.endsWith('.ts') && !f.endsWith('.d.ts')),
       ),
     ).toEqual([]);
     const installed = createRequire(__filename)(packed.dir) as Record<string, unknown>;
