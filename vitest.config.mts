@@ -17,10 +17,11 @@ export default defineConfig({
       '@herald/runtime': lib('runtime'),
       '@herald/delivery': lib('delivery'),
       '@herald/sns': lib('sns'),
+      '@herald/client': fileURLToPath(new URL('./packages/client/src/index.ts', import.meta.url)),
     },
   },
   test: {
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'packages/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

@@ -1,22 +1,11 @@
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { copyCheckout, type CheckoutCopy } from '../support/checkout-copy';
 import { eventually } from '../support/herald';
 import { HeraldProcess } from '../support/herald-process';
 import { freePort } from '../support/servers';
-
-const ROOT = resolve(__dirname, '..', '..');
 
 /** The processes whose parent is `pid`, from /proc: which process `npm start` left running Herald in. */
 function childrenOf(pid: number): Array<{ pid: number; command: string }> {
@@ -44,24 +33,20 @@ const alive = (pid: number) => existsSync(`/proc/${pid}`);
  * cleanly (drain, exit 0) with nothing left running.
  */
 describe('npm start', () => {
+  let checkout: CheckoutCopy;
   let copy: string;
   let data: string;
 
   beforeAll(() => {
-    copy = mkdtempSync(join(tmpdir(), 'herald-npm-start-'));
-    for (const item of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
-      cpSync(join(ROOT, item), join(copy, item));
-    }
-    for (const dir of ['apps', 'libs', 'scripts'])
-      cpSync(join(ROOT, dir), join(copy, dir), { recursive: true });
-    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
+    checkout = copyCheckout('herald-npm-start-');
+    copy = checkout.dir;
     data = join(copy, '.data');
   });
   afterEach(async () => {
     await HeraldProcess.killAll();
   });
   afterAll(() => {
-    if (copy) rmSync(copy, { recursive: true, force: true });
+    checkout?.remove();
   });
 
   async function start(): Promise<{ npm: HeraldProcess; node: number; url: string; ms: number }> {

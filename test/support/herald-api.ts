@@ -1,39 +1,39 @@
+import { HeraldApiError, type CreateSubscription, type Publish } from '@herald/client';
 import { expect } from 'vitest';
 import { eventually, type TestHerald } from './herald';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field in tests
 type Json = any;
 
-/** Creates a topic (201) and returns its name. */
+// These helpers go through the typed client (@herald/client), so every test that uses them also checks
+// the client against the real API: an error answer throws its problem's detail.
+
+/** Creates a topic and returns its name. */
 export async function createTopic(herald: TestHerald, name: string, displayName?: string): Promise<string> {
-  const res = await herald.request('POST', '/v1/topics', { name, ...(displayName ? { displayName } : {}) });
-  expect(res.status).toBe(201);
+  const topic = await herald.client.topics.create({ name, ...(displayName ? { displayName } : {}) });
+  expect(topic.name).toBe(name);
   return name;
 }
 
-/** Creates a subscription and expects 201; returns the answer's body (with `secret` when there is one). */
+/** Creates a subscription; returns the answer's body (with `secret` when there is one). */
 export async function subscribe(
   herald: TestHerald,
   topic: string,
   body: Record<string, unknown>,
   key?: string,
 ): Promise<Json> {
-  const res = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, body, { key });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+  const client = key ? herald.clientWith(key) : herald.client;
+  return client.subscriptions.create(topic, body as unknown as CreateSubscription);
 }
 
-/** Publishes (202) and returns the message id. */
+/** Publishes and returns the message id. */
 export async function publish(herald: TestHerald, topic: string, message: Record<string, unknown>) {
-  const res = await herald.request('POST', `/v1/topics/${topic}/messages`, message);
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.messageId as string;
+  const result = await herald.client.messages.publish(topic, message as unknown as Publish);
+  return result.messageId;
 }
 
 export async function subscriptionStatus(herald: TestHerald, id: string): Promise<string> {
-  const res = await herald.request('GET', `/v1/subscriptions/${id}`);
-  expect(res.status).toBe(200);
-  return res.body.status as string;
+  return (await herald.client.subscriptions.get(id)).status;
 }
 
 /** Waits until the message's delivery to `subscriptionId` (or its only delivery) has `status`; returns it with its attempts. */
@@ -44,11 +44,10 @@ export async function deliveryOf(
   subscriptionId?: string,
 ): Promise<Json> {
   return eventually(async () => {
-    const list = await herald.request('GET', `/v1/messages/${messageId}/deliveries`);
-    const items: Json[] = list.body?.items ?? [];
+    const { items } = await herald.client.messages.deliveries(messageId);
     const d = subscriptionId ? items.find((i) => i.subscriptionId === subscriptionId) : items[0];
     if (!d || d.status !== status) return undefined;
-    const detail = (await herald.request('GET', `/v1/deliveries/${d.id}`)).body;
+    const detail = await herald.client.deliveries.get(d.id);
     return detail.status === status ? detail : undefined;
   }, `delivery of ${messageId} to be ${status}`);
 }
@@ -56,18 +55,17 @@ export async function deliveryOf(
 /** Waits until the subscription has exactly `n` dead letters and returns them. */
 export async function deadLettersOf(herald: TestHerald, subscriptionId: string, n = 1): Promise<Json[]> {
   return eventually(async () => {
-    const list = await herald.request('GET', `/v1/dead-letters?subscriptionId=${subscriptionId}`);
-    return list.body?.items?.length === n ? (list.body.items as Json[]) : undefined;
+    const { items } = await herald.client.deadLetters.list({ subscriptionId });
+    return items.length === n ? items : undefined;
   }, `${n} dead letter(s) of ${subscriptionId}`);
 }
 
 /** Waits until the message was fanned out and none of its deliveries is pending; returns its counts. */
 export async function settledCounts(herald: TestHerald, messageId: string): Promise<Json> {
   return eventually(async () => {
-    const m = await herald.request('GET', `/v1/messages/${messageId}`);
-    const counts = m.body?.counts;
-    if (!counts || m.body.status === 'accepted' || counts.pending !== 0) return undefined;
-    return counts;
+    const m = await herald.client.messages.get(messageId);
+    if (m.status === 'accepted' || m.counts.pending !== 0) return undefined;
+    return m.counts;
   }, `message ${messageId} to settle`);
 }
 
@@ -82,13 +80,18 @@ export async function expectEndpointRefused(
   endpoint: string,
   message: unknown = expect.any(String),
 ): Promise<{ status: number; body: Json }> {
-  const path = `/v1/topics/${topic}/subscriptions`;
-  const before = await herald.request('GET', `${path}?limit=1000`);
-  const res = await herald.request('POST', path, { protocol, endpoint });
-  expect(res.status).toBe(400);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body.errors).toEqual([{ field: 'endpoint', message }]);
-  const after = await herald.request('GET', `${path}?limit=1000`);
-  expect(after.body.items).toHaveLength(before.body.items.length);
-  return res;
+  const count = async () => (await herald.client.subscriptions.list(topic, { limit: 1000 })).items.length;
+  const before = await count();
+  const refused = await herald.client.subscriptions
+    .create(topic, { protocol, endpoint } as CreateSubscription)
+    .then(
+      () => null,
+      (err: unknown) => err,
+    );
+  expect(refused).toBeInstanceOf(HeraldApiError);
+  const { status, problem } = refused as HeraldApiError;
+  expect(status).toBe(400);
+  expect(problem?.errors).toEqual([{ field: 'endpoint', message }]);
+  expect(await count()).toBe(before);
+  return { status, body: problem };
 }

@@ -1,4 +1,5 @@
 import { createApiApp, ensureAdminKey } from '../../apps/api/src/bootstrap';
+import { createHeraldClient, type HeraldClient } from '@herald/client';
 import { loadConfig, type HeraldConfig } from '@herald/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,9 @@ export interface TestHerald {
   app: NestFastifyApplication;
   config: HeraldConfig;
   url: string;
+  /** The typed client (`@herald/client`) with the admin key, or with another key. */
+  client: HeraldClient;
+  clientWith(key: string): HeraldClient;
   /** fetch against the API with the admin key (or another key). */
   request(
     method: string,
@@ -92,6 +96,8 @@ export async function startHerald(
     app,
     config,
     url,
+    client: createHeraldClient({ baseUrl: url, apiKey: ADMIN_KEY }),
+    clientWith: (key) => createHeraldClient({ baseUrl: url, apiKey: key }),
     async request(method, path, body, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       const key = opts.key === undefined ? ADMIN_KEY : opts.key;

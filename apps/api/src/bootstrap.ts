@@ -5,7 +5,7 @@ import { startWorkerApp } from '@herald/delivery';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { registerQueueDashboard } from './admin/queue-dashboard';
 import { AppModule } from './app.module';
 import { serveConsole } from './console/serve-console';
-import { completeOpenApiDocument } from './openapi/complete-document';
+import { createOpenApiDocument } from './openapi/openapi-document';
 import { ensureRedis, RedisUnavailableError } from './local-redis';
 import { refuseControlCharacters } from './problem/control-characters';
 import { clientErrorHandler, frameworkErrors, sendProblem } from './problem/http-errors';
@@ -92,15 +92,7 @@ export async function createApiApp(
   await serveConsole(app, options.consoleDir);
   app.useGlobalFilters(new ProblemFilter(logger, config.maxBodyBytes));
   app.useGlobalPipes(createValidationPipe());
-  const doc = new DocumentBuilder()
-    .setTitle('Herald')
-    .setDescription(
-      'Self-hosted pub/sub notification fan-out: topics, subscriptions, publish, deliveries, dead letters.',
-    )
-    .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key (hk_…)' })
-    .build();
-  SwaggerModule.setup('docs', app, () => completeOpenApiDocument(SwaggerModule.createDocument(app, doc)), {
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs/openapi.json',
   });
   // Exit 0 once drained (Nest would otherwise re-raise the signal, and 'exit' handlers would not run).

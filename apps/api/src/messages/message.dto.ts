@@ -10,7 +10,16 @@ export class PublishDto {
   subject?: string;
 
   @ApiPropertyOptional({
-    type: Object,
+    type: 'object',
+    additionalProperties: {
+      anyOf: [
+        { type: 'string' },
+        { type: 'number' },
+        { type: 'boolean' },
+        { type: 'array', items: { type: 'string' } },
+        { type: 'array', items: { type: 'number' } },
+      ],
+    },
     description: 'name ([A-Za-z0-9_.-]{1,256}) → string | number | boolean | string[] | number[]',
   })
   attributes?: Record<string, unknown>;

@@ -36,13 +36,13 @@ export class CreateTopicDto {
 }
 
 export class UpdateTopicDto {
-  @ApiPropertyOptional({ maxLength: 256, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 256, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   displayName?: string | null;
 
-  @ApiPropertyOptional({ maxLength: 2048, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 2048, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(2048)
