@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildHerald, type HeraldBuild } from '../support/build';
-import { eventually } from '../support/herald';
+import { waitUntilReady } from '../support/herald-fleet';
 import { HeraldProcess } from '../support/herald-process';
 import { freePort } from '../support/servers';
 
@@ -44,34 +44,12 @@ describe('one-process mode (npm start)', () => {
     );
   }
 
-  /** Polls /readyz until it answers 200; fails at once, with the output, if the process ends. */
-  async function ready(proc: HeraldProcess, url: string): Promise<void> {
-    const exited = proc.exited.then((exit) => {
-      throw new Error(
-        `Herald exited (${JSON.stringify(exit)}) before it was ready:\n${proc.output.slice(-3000)}`,
-      );
-    });
-    const readyz = eventually(
-      async () => {
-        if (!proc.running) return undefined;
-        try {
-          return (await fetch(`${url}/readyz`)).status === 200;
-        } catch {
-          return undefined; // not listening yet
-        }
-      },
-      `${url}/readyz to answer 200`,
-      90_000,
-    );
-    await Promise.race([readyz, exited]);
-  }
-
   it('serves with a generated admin key, refuses a second process on the same data folder, and exits 0 on SIGTERM', async () => {
     const data = dataDir();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const herald = start({ HERALD_DATA_DIR: data, PORT: String(port), REDIS_URL: inject('redisUrl') }, data);
-    await ready(herald, url);
+    await waitUntilReady(herald, url);
     await herald.waitForOutput(/"msg":"herald is running"/, 'the start-up log line');
 
     // The generated admin key: kept in <data>/admin-api-key, and it works.

@@ -1,11 +1,11 @@
 import { expect } from 'vitest';
-import { eventually, type TestHerald } from './herald';
+import { eventually, type HeraldClient } from './herald';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field in tests
 type Json = any;
 
 /** Creates a topic (201) and returns its name. */
-export async function createTopic(herald: TestHerald, name: string, displayName?: string): Promise<string> {
+export async function createTopic(herald: HeraldClient, name: string, displayName?: string): Promise<string> {
   const res = await herald.request('POST', '/v1/topics', { name, ...(displayName ? { displayName } : {}) });
   expect(res.status).toBe(201);
   return name;
@@ -13,7 +13,7 @@ export async function createTopic(herald: TestHerald, name: string, displayName?
 
 /** Creates a subscription and expects 201; returns the answer's body (with `secret` when there is one). */
 export async function subscribe(
-  herald: TestHerald,
+  herald: HeraldClient,
   topic: string,
   body: Record<string, unknown>,
   key?: string,
@@ -24,13 +24,13 @@ export async function subscribe(
 }
 
 /** Publishes (202) and returns the message id. */
-export async function publish(herald: TestHerald, topic: string, message: Record<string, unknown>) {
+export async function publish(herald: HeraldClient, topic: string, message: Record<string, unknown>) {
   const res = await herald.request('POST', `/v1/topics/${topic}/messages`, message);
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.messageId as string;
 }
 
-export async function subscriptionStatus(herald: TestHerald, id: string): Promise<string> {
+export async function subscriptionStatus(herald: HeraldClient, id: string): Promise<string> {
   const res = await herald.request('GET', `/v1/subscriptions/${id}`);
   expect(res.status).toBe(200);
   return res.body.status as string;
@@ -38,7 +38,7 @@ export async function subscriptionStatus(herald: TestHerald, id: string): Promis
 
 /** Waits until the message's delivery to `subscriptionId` (or its only delivery) has `status`; returns it with its attempts. */
 export async function deliveryOf(
-  herald: TestHerald,
+  herald: HeraldClient,
   messageId: string,
   status: string,
   subscriptionId?: string,
@@ -54,7 +54,7 @@ export async function deliveryOf(
 }
 
 /** Waits until the subscription has exactly `n` dead letters and returns them. */
-export async function deadLettersOf(herald: TestHerald, subscriptionId: string, n = 1): Promise<Json[]> {
+export async function deadLettersOf(herald: HeraldClient, subscriptionId: string, n = 1): Promise<Json[]> {
   return eventually(async () => {
     const list = await herald.request('GET', `/v1/dead-letters?subscriptionId=${subscriptionId}`);
     return list.body?.items?.length === n ? (list.body.items as Json[]) : undefined;
@@ -62,7 +62,7 @@ export async function deadLettersOf(herald: TestHerald, subscriptionId: string, 
 }
 
 /** Waits until the message was fanned out and none of its deliveries is pending; returns its counts. */
-export async function settledCounts(herald: TestHerald, messageId: string): Promise<Json> {
+export async function settledCounts(herald: HeraldClient, messageId: string): Promise<Json> {
   return eventually(async () => {
     const m = await herald.request('GET', `/v1/messages/${messageId}`);
     const counts = m.body?.counts;
@@ -76,7 +76,7 @@ export async function settledCounts(herald: TestHerald, messageId: string): Prom
  * Returns the answer for further checks.
  */
 export async function expectEndpointRefused(
-  herald: TestHerald,
+  herald: HeraldClient,
   topic: string,
   protocol: string,
   endpoint: string,
