@@ -156,6 +156,14 @@ describe('benchmarks (smoke runs, tiny sizes)', () => {
       ],
       /retention: a run dropped deliveries_p\d{8}, messages_p\d{8}/,
     ],
+    [
+      'cluster-wait.mjs',
+      { BENCH_DURATION_S: '1', BENCH_CONNECTIONS: '2' },
+      [
+        /^cluster-wait: WAIT=0 [\d,]+ publishes\/s, WAIT=1 [\d,]+ publishes\/s, ratio [\d.]+ \(3 masters \+ 3 replicas, 6 shards, .*per delivery [\d.]+ Redis commands, payload key [\d,]+ bytes/,
+      ],
+      /WAIT=1: [\d,]+ publishes\/s .*non-2xx 0, errors 0\); per delivery .*catalog rows messages [\d.]+, deliveries [\d.]+/,
+    ],
   ];
 
   // Side by side, SLOTS at a time: each benchmark has its own private redis-server, sink and Herald.

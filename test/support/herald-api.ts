@@ -1,6 +1,6 @@
 import { HeraldApiError, type CreateSubscription, type Publish } from '@herald/client';
 import { expect } from 'vitest';
-import { eventually, type TestHerald } from './herald';
+import { eventually, type HeraldEndpoint } from './herald';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field in tests
 type Json = any;
@@ -9,7 +9,11 @@ type Json = any;
 // the client against the real API: an error answer throws its problem's detail.
 
 /** Creates a topic and returns its name. */
-export async function createTopic(herald: TestHerald, name: string, displayName?: string): Promise<string> {
+export async function createTopic(
+  herald: HeraldEndpoint,
+  name: string,
+  displayName?: string,
+): Promise<string> {
   const topic = await herald.client.topics.create({ name, ...(displayName ? { displayName } : {}) });
   expect(topic.name).toBe(name);
   return name;
@@ -17,7 +21,7 @@ export async function createTopic(herald: TestHerald, name: string, displayName?
 
 /** Creates a subscription; returns the answer's body (with `secret` when there is one). */
 export async function subscribe(
-  herald: TestHerald,
+  herald: HeraldEndpoint,
   topic: string,
   body: Record<string, unknown>,
   key?: string,
@@ -27,18 +31,18 @@ export async function subscribe(
 }
 
 /** Publishes and returns the message id. */
-export async function publish(herald: TestHerald, topic: string, message: Record<string, unknown>) {
+export async function publish(herald: HeraldEndpoint, topic: string, message: Record<string, unknown>) {
   const result = await herald.client.messages.publish(topic, message as unknown as Publish);
   return result.messageId;
 }
 
-export async function subscriptionStatus(herald: TestHerald, id: string): Promise<string> {
+export async function subscriptionStatus(herald: HeraldEndpoint, id: string): Promise<string> {
   return (await herald.client.subscriptions.get(id)).status;
 }
 
 /** Waits until the message's delivery to `subscriptionId` (or its only delivery) has `status`; returns it with its attempts. */
 export async function deliveryOf(
-  herald: TestHerald,
+  herald: HeraldEndpoint,
   messageId: string,
   status: string,
   subscriptionId?: string,
@@ -53,7 +57,7 @@ export async function deliveryOf(
 }
 
 /** Waits until the subscription has exactly `n` dead letters and returns them. */
-export async function deadLettersOf(herald: TestHerald, subscriptionId: string, n = 1): Promise<Json[]> {
+export async function deadLettersOf(herald: HeraldEndpoint, subscriptionId: string, n = 1): Promise<Json[]> {
   return eventually(async () => {
     const { items } = await herald.client.deadLetters.list({ subscriptionId });
     return items.length === n ? items : undefined;
@@ -61,7 +65,7 @@ export async function deadLettersOf(herald: TestHerald, subscriptionId: string, 
 }
 
 /** Waits until the message was fanned out and none of its deliveries is pending; returns its counts. */
-export async function settledCounts(herald: TestHerald, messageId: string): Promise<Json> {
+export async function settledCounts(herald: HeraldEndpoint, messageId: string): Promise<Json> {
   return eventually(async () => {
     const m = await herald.client.messages.get(messageId);
     if (m.status === 'accepted' || m.counts.pending !== 0) return undefined;
@@ -74,7 +78,7 @@ export async function settledCounts(herald: TestHerald, messageId: string): Prom
  * Returns the answer for further checks.
  */
 export async function expectEndpointRefused(
-  herald: TestHerald,
+  herald: HeraldEndpoint,
   topic: string,
   protocol: string,
   endpoint: string,

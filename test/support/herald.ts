@@ -53,6 +53,45 @@ export interface TestHerald {
   close(): Promise<void>;
 }
 
+/** A way to call one Herald's API: the in-process TestHerald, or a Herald child process. */
+export type HeraldEndpoint = Pick<TestHerald, 'request' | 'client' | 'clientWith'>;
+
+/** fetch and the typed client for the Herald API at `url`, with the admin key (or another key). */
+export function heraldEndpoint(url: string, timeoutMs?: number): HeraldEndpoint {
+  return {
+    request: heraldRequester(url, timeoutMs),
+    client: createHeraldClient({ baseUrl: url, apiKey: ADMIN_KEY }),
+    clientWith: (key) => createHeraldClient({ baseUrl: url, apiKey: key }),
+  };
+}
+
+/**
+ * `request` for the Herald API at `url`: fetch with the admin key (or another key, or none), the
+ * answer's JSON parsed when it is JSON. `timeoutMs` aborts a request that takes longer.
+ */
+export function heraldRequester(url: string, timeoutMs?: number): TestHerald['request'] {
+  return async (method, path, body, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const key = opts.key === undefined ? ADMIN_KEY : opts.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let payload: string | undefined = opts.raw;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
+    const res = await fetch(url + path, { method, headers, body: payload, signal });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  };
+}
+
 export interface StartHeraldOptions {
   /** Herald's logger (default: pino at LOG_LEVEL, silent unless TEST_LOG_LEVEL says otherwise). */
   logger?: Logger;
@@ -98,25 +137,7 @@ export async function startHerald(
     url,
     client: createHeraldClient({ baseUrl: url, apiKey: ADMIN_KEY }),
     clientWith: (key) => createHeraldClient({ baseUrl: url, apiKey: key }),
-    async request(method, path, body, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      const key = opts.key === undefined ? ADMIN_KEY : opts.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let payload: string | undefined = opts.raw;
-      if (body !== undefined) {
-        payload = JSON.stringify(body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(url + path, { method, headers, body: payload });
-      const text = await res.text();
-      let parsed: unknown = undefined;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed, headers: res.headers, text };
-    },
+    request: heraldRequester(url),
     async close() {
       await app.close();
       await db?.drop();

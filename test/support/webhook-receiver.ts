@@ -10,7 +10,14 @@ import { Webhook } from 'standardwebhooks';
  */
 export type ReceiverAnswer =
   | number
-  | { status: number; headers?: Record<string, string>; body?: string; after?: Promise<unknown> }
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      body?: string;
+      after?: Promise<unknown>;
+      /** Answer this long after the request arrived: a slow receiver, so deliveries are in flight. */
+      delayMs?: number;
+    }
   | 'hang';
 
 export interface ReceivedRequest {
@@ -25,6 +32,12 @@ export interface ReceivedRequest {
   verified: boolean | null;
   /** What the receiver answered (401 when no secret verified). */
   answeredWith: number | 'hang';
+  /** When it arrived (Date.now()). */
+  at: number;
+  /** True once the answer was sent. */
+  answered: boolean;
+  /** True once the sender closed the connection before the answer was sent (it died waiting). */
+  abandoned: boolean;
 }
 
 export interface WebhookReceiverOptions {
@@ -112,6 +125,24 @@ export class WebhookReceiver {
     return this.requests[this.consumed++];
   }
 
+  /** Requests that arrived and wait for their (delayed, or never sent) answer, the sender still there. */
+  get open(): number {
+    return this.requests.filter((r) => !r.answered && !r.abandoned).length;
+  }
+
+  /** Resolves once at least `n` requests are open at the same time (see `open`). */
+  waitForOpen(n: number): Promise<void> {
+    if (this.open >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onRequest = () => {
+        if (this.open < n) return;
+        this.events.off('request', onRequest);
+        resolve();
+      };
+      this.events.on('request', onRequest);
+    });
+  }
+
   /** Resolves once at least `n` requests have arrived in total. */
   waitFor(n: number): Promise<ReceivedRequest[]> {
     if (this.requests.length >= n) return Promise.resolve(this.requests.slice());
@@ -153,7 +184,7 @@ export class WebhookReceiver {
       });
       const verified = secrets.length === 0 ? null : verifiedWith.length > 0;
       const answer: ReceiverAnswer = verified === false ? 401 : (this.script.shift() ?? this.fallback);
-      this.requests.push({
+      const received: ReceivedRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
         headers,
@@ -161,7 +192,18 @@ export class WebhookReceiver {
         verifiedWith,
         verified,
         answeredWith: answer === 'hang' ? 'hang' : typeof answer === 'number' ? answer : answer.status,
-      });
+        abandoned: false,
+        at: Date.now(),
+        answered: false,
+      };
+      // The sender went away (its end of the connection closed) before the answer was sent.
+      const socket = req.socket;
+      const gone = () => {
+        if (!res.writableEnded) received.abandoned = true;
+      };
+      socket.once('end', gone).once('close', gone);
+      res.once('finish', () => socket.off('end', gone).off('close', gone));
+      this.requests.push(received);
       this.events.emit('request');
       if (answer === 'hang') return;
       const {
@@ -169,12 +211,16 @@ export class WebhookReceiver {
         headers: answerHeaders = {},
         body: answerBody = '',
         after,
+        delayMs,
       } = typeof answer === 'number' ? { status: answer } : answer;
       const send = () => {
+        if (res.destroyed) return;
+        received.answered = true;
         res.writeHead(status, answerHeaders);
         res.end(answerBody);
       };
       if (after) void after.then(send, send);
+      else if (delayMs) setTimeout(send, delayMs);
       else send();
     });
   }

@@ -3,6 +3,7 @@ import { errorResponse, SnsError } from '@herald/sns';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { PublishUnavailableError } from '@herald/queue';
 import { problem, ProblemException, type ProblemBody } from './problem';
 
 interface FastifyLikeError {
@@ -51,7 +52,7 @@ export const RETRY_AFTER_SECONDS = 2;
  */
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'PublishUnavailableError' || err.name === 'MaxRetriesPerRequestError') return true;
+  if (isPublishRefusal(err) || err.name === 'MaxRetriesPerRequestError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     // Socket errors, and PostgreSQL's connection-exception and operator-intervention classes.
@@ -62,6 +63,11 @@ export function isUnavailable(err: unknown): boolean {
   return /Connection (is closed|terminated)|connection timeout|timeout exceeded when trying to connect|Query read timeout|Command timed out|Stream isn't writeable|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
     err.message,
   );
+}
+
+/** A publish Herald refused itself (not accepted in time, or not replicated in time): its message says why. */
+function isPublishRefusal(err: Error): boolean {
+  return err instanceof PublishUnavailableError;
 }
 
 const SNS_CODES: Record<number, string> = { 404: 'NotFound', 413: 'RequestEntityTooLarge' };
@@ -109,7 +115,7 @@ export class ProblemFilter implements ExceptionFilter {
         this.log.warn({ err: (exception as Error).message }, 'a dependency is unavailable; answered 503');
         body = problem(
           503,
-          exception instanceof Error && exception.name === 'PublishUnavailableError'
+          exception instanceof Error && isPublishRefusal(exception)
             ? exception.message
             : 'Herald cannot reach its storage right now; nothing was changed. Try again shortly.',
         );
