@@ -1,4 +1,5 @@
 /** Domain types shared by every layer. No I/O here. */
+import type { ReceiverAnswer } from './outcome';
 
 export const PROTOCOLS = ['webhook', 'email', 'sms', 'function'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -92,6 +93,8 @@ export interface Attempt {
   outcome: AttemptOutcome;
   statusCode: number | null;
   error: string | null;
+  /** What an HTTP receiver answered; null for other channels, or when no answer came. */
+  response: ReceiverAnswer | null;
 }
 
 export interface Delivery {
