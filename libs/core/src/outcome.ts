@@ -1,3 +1,5 @@
+import type { ReceiverAnswer } from './types';
+
 /**
  * One place that decides what an attempt's result means for the delivery. Every channel adapter
  * returns a DeliveryOutcome; the delivery worker acts on it the same way for all channels.
@@ -7,17 +9,6 @@ export type DeliveryOutcome = (
   | { result: 'retry'; statusCode?: number; error: string; retryAfterMs?: number }
   | { result: 'failed'; statusCode?: number; error: string; action?: SubscriptionAction }
 ) & { response?: ReceiverAnswer };
-
-/** What an HTTP receiver answered, as an attempt records it: a few headers and the start of the body. */
-export interface ReceiverAnswer {
-  statusCode: number;
-  /** The RECEIVER_ANSWER_HEADERS it sent, lower-case. */
-  headers: Record<string, string>;
-  /** The first RECEIVER_ANSWER_BODY_BYTES of the body, as UTF-8. */
-  body: string;
-  /** The body went on beyond what is kept. */
-  bodyTruncated: boolean;
-}
 
 /** Response headers worth keeping with an attempt: what it was, when to retry, and ids to quote to its owner. */
 export const RECEIVER_ANSWER_HEADERS = [

@@ -1,5 +1,4 @@
 /** Domain types shared by every layer. No I/O here. */
-import type { ReceiverAnswer } from './outcome';
 
 export const PROTOCOLS = ['webhook', 'email', 'sms', 'function'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -85,6 +84,17 @@ export interface MessagePayload {
 }
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed';
+
+/** What an HTTP receiver answered, as an attempt records it: a few headers and the start of the body. */
+export interface ReceiverAnswer {
+  statusCode: number;
+  /** The RECEIVER_ANSWER_HEADERS (outcome.ts) it sent, lower-case. */
+  headers: Record<string, string>;
+  /** The first RECEIVER_ANSWER_BODY_BYTES of the body, as UTF-8. */
+  body: string;
+  /** The body went on beyond what is kept. */
+  bodyTruncated: boolean;
+}
 
 export interface Attempt {
   number: number;
