@@ -92,17 +92,49 @@ describe('outbound SSRF guard end to end', () => {
       await herald?.close();
     });
 
-    it('dead-letters loopback, IPv6, IPv4-mapped, decimal and metadata destinations after one attempt, never connecting', async () => {
+    it('refuses loopback, IPv6, IPv4-mapped, decimal and metadata literals when subscribing, never connecting', async () => {
       const connectionsBefore = receiver.connections;
-      const requestsBefore = receiver.requests.length;
-      const targets: Target[] = [
-        ...LOOPBACK_HOSTS.map((host, i) => ({
+      const topic = `ssrf${++topicN}`;
+      expect((await herald.request('POST', '/v1/topics', { name: topic })).status).toBe(201);
+      const literals: Target[] = [
+        ...LOOPBACK_HOSTS.filter((h) => h !== 'localhost').map((host, i) => ({
           protocol: 'webhook' as const,
           endpoint: receiver.urlFor(host, `/w${i}`),
         })),
         { protocol: 'webhook', endpoint: 'http://169.254.169.254/latest/meta-data/' },
-        // A function over HTTPS goes through the same guarded client.
         { protocol: 'function', endpoint: `https://127.0.0.1:${receiver.port}/fn` },
+      ];
+      for (const target of literals) {
+        const res = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, {
+          ...target,
+          skipConfirmation: true,
+        });
+        expect(res.status, target.endpoint).toBe(400);
+        expect(res.body.errors, target.endpoint).toEqual([
+          { field: 'endpoint', message: expect.stringMatching(/OUTBOUND_ALLOW_CIDRS/) },
+        ]);
+      }
+      const mapped = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, {
+        protocol: 'webhook',
+        endpoint: receiver.urlFor('[::ffff:127.0.0.1]', '/m'),
+      });
+      expect(mapped.body.errors[0].message).toContain('loopback address');
+      const metadata = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, {
+        protocol: 'webhook',
+        endpoint: 'http://169.254.169.254/',
+      });
+      expect(metadata.body.errors[0].message).toContain('cloud metadata address');
+      expect((await herald.request('GET', `/v1/topics/${topic}/subscriptions`)).body.items).toEqual([]);
+      expect(receiver.connections).toBe(connectionsBefore);
+    });
+
+    it('dead-letters a host name that resolves to loopback after one attempt, never connecting', async () => {
+      const connectionsBefore = receiver.connections;
+      const requestsBefore = receiver.requests.length;
+      // A name passes the subscription-time check: only the resolved address, at connect time, says.
+      const targets: Target[] = [
+        { protocol: 'webhook', endpoint: receiver.urlFor('localhost', '/name') },
+        { protocol: 'function', endpoint: `https://localhost:${receiver.port}/fn` },
       ];
       const { topic, outcomes } = await deliverToAll(herald, targets);
       expect(outcomes).toHaveLength(targets.length);
@@ -110,13 +142,10 @@ describe('outbound SSRF guard end to end', () => {
         expect(o.status, o.endpoint).toBe('dead');
         expect(o.attempts, o.endpoint).toHaveLength(1);
         expect(o.attempts[0].outcome, o.endpoint).toBe('failed');
-        expect(o.attempts[0].error, o.endpoint).toMatch(/^destination .* is not allowed \(.+\)$/);
+        expect(o.attempts[0].error, o.endpoint).toMatch(
+          /^destination localhost \(.+\) is not allowed \(loopback address\)$/,
+        );
       }
-      const metadata = outcomes.find((o) => o.endpoint.includes('169.254.169.254'))!;
-      expect(metadata.attempts[0].error).toContain('cloud metadata address');
-      const mapped = outcomes.find((o) => o.endpoint.includes('::ffff'))!;
-      expect(mapped.attempts[0].error).toContain('loopback address');
-
       const dead = await herald.request('GET', `/v1/dead-letters?topic=${topic}`);
       expect(dead.body.items).toHaveLength(targets.length);
       for (const d of dead.body.items) {
@@ -142,26 +171,28 @@ describe('outbound SSRF guard end to end', () => {
 
     it('delivers to every loopback spelling and over HTTP to a function, and still refuses the metadata address', async () => {
       const requestsBefore = receiver.requests.length;
-      const metadataUrl = 'http://169.254.169.254/latest/meta-data/';
       const targets: Target[] = [
         ...LOOPBACK_HOSTS.map((host, i) => ({
           protocol: 'webhook' as const,
           endpoint: receiver.urlFor(host, `/w${i}`),
         })),
         { protocol: 'function', endpoint: `http://127.0.0.1:${receiver.port}/fn` },
-        { protocol: 'webhook', endpoint: metadataUrl },
       ];
-      const { messageId, outcomes } = await deliverToAll(herald, targets);
-      for (const o of outcomes)
-        expect(o.status, o.endpoint).toBe(o.endpoint === metadataUrl ? 'dead' : 'delivered');
-      for (const o of outcomes.filter((x) => x.endpoint !== metadataUrl)) {
+      const { topic, messageId, outcomes } = await deliverToAll(herald, targets);
+      for (const o of outcomes) {
+        expect(o.status, o.endpoint).toBe('delivered');
         expect(o.attempts, o.endpoint).toEqual([
           expect.objectContaining({ outcome: 'delivered', statusCode: 200 }),
         ]);
       }
-      const metadata = outcomes.find((o) => o.endpoint === metadataUrl)!;
-      expect(metadata.attempts).toHaveLength(1);
-      expect(metadata.attempts[0].error).toMatch(/is not allowed \(cloud metadata address\)/);
+      // The allow-list opens loopback only: the metadata literal is still refused when subscribing.
+      const metadata = await herald.request('POST', `/v1/topics/${topic}/subscriptions`, {
+        protocol: 'webhook',
+        endpoint: 'http://169.254.169.254/latest/meta-data/',
+        skipConfirmation: true,
+      });
+      expect(metadata.status).toBe(400);
+      expect(metadata.body.errors[0].message).toMatch(/cloud metadata address.*OUTBOUND_ALLOW_CIDRS/);
 
       const received = receiver.requests.slice(requestsBefore);
       expect(received.map((r) => r.path).sort()).toEqual(

@@ -23,6 +23,7 @@ import { SnsSubscriptionActions } from './sns/sns-subscription-actions';
 import { SnsTopicActions } from './sns/sns-topic-actions';
 import { SnsController } from './sns/sns.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { Redelivery } from './deliveries/redelivery';
 import { TopicsController } from './topics/topics.controller';
 import { TopicsService } from './topics/topics.service';
 
@@ -55,6 +56,7 @@ export class AppModule {
         AccessPolicy,
         TopicsService,
         SubscriptionsService,
+        Redelivery,
         AdminSessions,
         SnsAuthenticator,
         SnsTopicActions,

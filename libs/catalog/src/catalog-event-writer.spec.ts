@@ -271,10 +271,11 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     expect(taken.map((d) => [d.id, d.run, d.newRun])).toEqual([[dead.id, 1, 2]]);
     await catalog.applyEvents(batch);
     expect(await catalog.deadLetters.get(dead.id)).toBeNull();
+    // lastAttempt numbers attempts over every run, as the attempt list does: the new run made none yet.
     expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
       status: 'pending',
       run: 2,
-      lastAttempt: 0,
+      lastAttempt: 1,
     });
 
     await catalog.applyEvents([
@@ -309,10 +310,12 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
       },
     ]);
     await catalog.applyEvents([attempt(deliveryId, 1, 2)]);
+    // The state moved to the dead event's position; lastAttempt is the newest attempt on record.
     expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
       status: 'dead',
       lastError: 'timeout',
-      lastAttempt: 3,
+      lastAttempt: 1,
+      attemptCount: 1,
     });
   });
 

@@ -1,5 +1,5 @@
 import type { DeadLetter, ProviderStatusUpdate } from './catalog-types';
-import type { AttemptOutcome, MessagePayload, Protocol } from '@herald/core';
+import type { AttemptOutcome, MessagePayload, Protocol, ReceiverAnswer } from '@herald/core';
 
 /**
  * A message as fanned out: its payload, its counts and, when the fan-out happened in one go (at
@@ -43,6 +43,8 @@ export interface AttemptEvent {
   statusCode: number | null;
   error: string | null;
   providerMessageId: string | null;
+  /** What an HTTP receiver answered (absent for other channels and for errors before an answer). */
+  response?: ReceiverAnswer | null;
 }
 
 /** A delivery that ran out of attempts (or failed for good) in `run`: the dead letter to file. */

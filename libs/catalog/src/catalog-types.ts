@@ -12,11 +12,15 @@ import type {
   Subscription,
   SubscriptionStatus,
 } from '@herald/core';
+import type { MessageStatus } from './message-status';
 
 /** A subscription as stored, with the token of its unsubscribe link (never show it in API answers). */
 export interface SubscriptionRecord extends Subscription {
   unsubscribeToken: string;
   confirmationExpiresAt: Date | null;
+  /** Why the last confirmation send failed (null once one reached the receiver), and when. */
+  lastConfirmationError: string | null;
+  lastConfirmationErrorAt: Date | null;
 }
 
 export interface CreateTopicInput {
@@ -121,14 +125,22 @@ export interface MessageRecord {
   id: string;
   topic: string;
   subject: string | null;
+  /** As published (any JSON value), and the per-protocol bodies if it had them. */
+  body: unknown;
+  bodyByProtocol: Partial<Record<Protocol, unknown>>;
   attributes: MessageAttributes;
   publishedAt: Date;
   /** When the fan-out recorded its result; null until then. */
   fannedOutAt: Date | null;
+  status: MessageStatus;
   counts: MessageCounts;
 }
 
-/** A delivery with its position: `run` grows by one on each redrive, `lastAttempt` counts within the run. */
+/**
+ * A delivery with its position: `run` grows by one on each redrive (or resend); `lastAttempt` is the
+ * number of its newest attempt, counted over every run as the attempt list and `x-herald-attempt` do.
+ * (The catalog writer's DeliveryState counts within the run instead.)
+ */
 export interface DeliveryRecord extends Delivery {
   run: number;
   lastAttempt: number;

@@ -124,12 +124,26 @@ export class DeadLettersRepository {
   }
 }
 
+/** What starting a delivery's next run needs: its identity, the run that ended and its attempts then. */
+export type DeliveryRestart = Pick<
+  DeadLetter,
+  | 'deliveryId'
+  | 'messageId'
+  | 'subscriptionId'
+  | 'topic'
+  | 'protocol'
+  | 'attempts'
+  | 'run'
+  | 'lastError'
+  | 'lastStatusCode'
+>;
+
 /**
  * Starts run `run + 1` of each delivery (status pending, a fresh attempt budget; its attempts so far
  * stay), unless that run was recorded already: the redriven job is enqueued before the take and may
  * have run and been recorded since, and it must never be moved back.
  */
-async function restartDeliveries(sql: SqlClient, entries: DeadLetter[]): Promise<void> {
+export async function restartDeliveries(sql: SqlClient, entries: DeliveryRestart[]): Promise<void> {
   const rows = entries.map((e) => ({
     id: e.deliveryId,
     message_id: e.messageId,

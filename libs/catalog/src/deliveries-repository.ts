@@ -2,6 +2,7 @@ import { deliveryIdRange, newId } from '@herald/core';
 import type { DeliveryDetail, DeliveryFilter, DeliveryRecord, ProviderStatusUpdate } from './catalog-types';
 import { pageCursor, pageLimit, toPage, type Page, type PageRequest } from './page';
 import { DELIVERY_COLUMNS, toAttempts, toDelivery, type DeliveryRow } from './row-mappers';
+import { restartDeliveries } from './dead-letters-repository';
 import type { StoredAttempt } from './delivery-state';
 import type { SqlClient } from './sql-client';
 import { textParam } from './sql-values';
@@ -36,6 +37,43 @@ export class DeliveriesRepository {
     page?: PageRequest,
   ): Promise<Page<DeliveryRecord>> {
     return this.listBy('subscription_id = $1', [subscriptionId], filter, page);
+  }
+
+  /** How many attempts each delivery has made over all its runs (absent ids: none recorded). */
+  async attemptCounts(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.sql.query<{ id: string; attempt_count: number }>(
+      `SELECT id, attempt_count FROM deliveries WHERE id = ANY($1::text[])`,
+      [[...ids]],
+    );
+    return new Map(rows.map((r) => [r.id, Number(r.attempt_count)]));
+  }
+
+  /**
+   * Starts the next run of finished deliveries (a resend), their attempts kept; a dead one's dead letter
+   * leaves the list, as on a redrive. Returns nothing: the jobs were enqueued before (see restartDeliveries).
+   */
+  async restart(deliveries: readonly DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.sql.transaction(async (tx) => {
+      await tx.query(`DELETE FROM dead_letters WHERE delivery_id = ANY($1::text[])`, [
+        deliveries.map((d) => d.id),
+      ]);
+      await restartDeliveries(
+        tx,
+        deliveries.map((d) => ({
+          deliveryId: d.id,
+          messageId: d.messageId,
+          subscriptionId: d.subscriptionId,
+          topic: d.topic,
+          protocol: d.protocol,
+          attempts: d.attemptCount,
+          run: d.run,
+          lastError: d.lastError,
+          lastStatusCode: d.lastStatusCode,
+        })),
+      );
+    });
   }
 
   /** The delivery a provider (Twilio) knows by its own message id. */

@@ -1,4 +1,4 @@
-import type { AttemptOutcome, DeliveryStatus } from '@herald/core';
+import type { AttemptOutcome, DeliveryStatus, ReceiverAnswer } from '@herald/core';
 import type { AttemptEvent, CancelledEvent, DeadEvent } from './catalog-event';
 import type { DeliveryRecord } from './catalog-types';
 
@@ -15,6 +15,8 @@ export interface StoredAttempt {
   outcome: AttemptOutcome;
   statusCode: number | null;
   error: string | null;
+  /** Absent on attempts recorded before answers were kept. */
+  response?: ReceiverAnswer | null;
 }
 
 /**
@@ -94,6 +96,7 @@ export function applyAttempt(state: DeliveryState, e: AttemptEvent): DeliverySta
     outcome: e.outcome,
     statusCode: e.statusCode,
     error: bounded(e.error),
+    response: e.response ?? null,
   };
   const attempts = [...state.attempts, attempt];
   // Attempts nearly always arrive in order; sort only when this one is older than the last.

@@ -9,6 +9,7 @@ export * from './dead-letters-repository';
 export * from './deliveries-repository';
 export * from './folder-lock';
 export * from './history-keeper';
+export * from './message-status';
 export * from './messages-repository';
 export * from './migrate';
 export * from './migrations';

@@ -260,6 +260,16 @@ const POSTGRES_MIGRATIONS: readonly string[] = [
   -- Retention keeps the message and delivery of a dead letter not yet handled (history-keeper.ts).
   CREATE INDEX dead_letters_message_id ON dead_letters (message_id);
   `,
+  // 5: why a pending subscription's confirmation failed (shown on the subscription), and the hash of the
+  // token that confirmed it, so that following the link again answers "already confirmed" rather
+  // than 404 (the token itself stays retired: it cannot bring an unsubscribed subscription back).
+  `
+  ALTER TABLE subscriptions ADD COLUMN confirmation_error text;
+  ALTER TABLE subscriptions ADD COLUMN confirmation_error_at timestamptz;
+  ALTER TABLE subscriptions ADD COLUMN confirmed_token_hash text;
+  CREATE INDEX subscriptions_confirmed_token_hash ON subscriptions (confirmed_token_hash)
+    WHERE confirmed_token_hash IS NOT NULL;
+  `,
 ];
 
 /**
@@ -397,6 +407,14 @@ const SQLITE_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX deliveries_message_id;
   CREATE INDEX dead_letters_message_id ON dead_letters (message_id);
+  `,
+  // 4 (PostgreSQL's 5): the last confirmation error of a subscription, and the token that confirmed it.
+  `
+  ALTER TABLE subscriptions ADD COLUMN confirmation_error TEXT;
+  ALTER TABLE subscriptions ADD COLUMN confirmation_error_at TEXT;
+  ALTER TABLE subscriptions ADD COLUMN confirmed_token_hash TEXT;
+  CREATE INDEX subscriptions_confirmed_token_hash ON subscriptions (confirmed_token_hash)
+    WHERE confirmed_token_hash IS NOT NULL;
   `,
 ];
 

@@ -20,6 +20,7 @@ import type {
   SubscriptionRecord,
 } from './catalog-types';
 import type { DeliveryState, StoredAttempt } from './delivery-state';
+import type { MessageStatus } from './message-status';
 
 /** Row shapes as both drivers return them: timestamptz as Date, jsonb parsed, int4 as number. */
 
@@ -61,6 +62,8 @@ export interface SubscriptionRow {
   previous_secret: string | null;
   previous_secret_expires_at: Date | null;
   confirmation_expires_at: Date | null;
+  confirmation_error: string | null;
+  confirmation_error_at: Date | null;
   unsubscribe_token: string;
   created_at: Date;
   updated_at: Date;
@@ -69,8 +72,8 @@ export interface SubscriptionRow {
 
 export const SUBSCRIPTION_COLUMNS =
   'id, topic, protocol, endpoint, status, filter_policy, filter_policy_scope, raw_delivery, delivery_policy, ' +
-  'metadata, format, secret, previous_secret, previous_secret_expires_at, confirmation_expires_at, unsubscribe_token, ' +
-  'created_at, updated_at, confirmed_at';
+  'metadata, format, secret, previous_secret, previous_secret_expires_at, confirmation_expires_at, ' +
+  'confirmation_error, confirmation_error_at, unsubscribe_token, created_at, updated_at, confirmed_at';
 
 export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
   return {
@@ -93,6 +96,8 @@ export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
     confirmedAt: row.confirmed_at,
     unsubscribeToken: row.unsubscribe_token,
     confirmationExpiresAt: row.confirmation_expires_at,
+    lastConfirmationError: row.confirmation_error,
+    lastConfirmationErrorAt: row.confirmation_error_at,
   };
 }
 
@@ -144,14 +149,21 @@ export function toMessagePayload(row: MessageRow): MessagePayload {
   };
 }
 
-export function toMessageRecord(row: MessageRow, counts: MessageCounts): MessageRecord {
+export function toMessageRecord(
+  row: MessageRow,
+  counts: MessageCounts,
+  status: MessageStatus,
+): MessageRecord {
   return {
     id: row.id,
     topic: row.topic,
     subject: row.subject,
+    body: row.body,
+    bodyByProtocol: row.body_by_protocol,
     attributes: row.attributes,
     publishedAt: row.published_at,
     fannedOutAt: row.fanned_out_at,
+    status,
     counts,
   };
 }
@@ -187,7 +199,8 @@ export function toDelivery(row: DeliveryRow): DeliveryRecord {
     status: row.status,
     attemptCount: row.attempt_count,
     run: row.run,
-    lastAttempt: row.last_attempt,
+    // The newest attempt's number in the attempt list (1..n over every run): what receivers saw last.
+    lastAttempt: row.attempt_count,
     lastError: row.last_error,
     lastStatusCode: row.last_status_code,
     providerMessageId: row.provider_message_id,
@@ -203,7 +216,8 @@ export const DELIVERY_STATE_COLUMNS = `${DELIVERY_COLUMNS}, attempts`;
 
 export function toDeliveryState(row: DeliveryStateRow): DeliveryState {
   const { attemptCount: _count, createdAt: _created, updatedAt: _updated, ...state } = toDelivery(row);
-  return { ...state, attempts: row.attempts ?? [] };
+  // The writer orders attempts by (run, attempt within the run).
+  return { ...state, lastAttempt: row.last_attempt, attempts: row.attempts ?? [] };
 }
 
 /** A delivery's stored attempts numbered 1..n over its whole history (every run). */
@@ -216,6 +230,7 @@ export function toAttempts(attempts: readonly StoredAttempt[] | null | undefined
     outcome: a.outcome,
     statusCode: a.statusCode,
     error: a.error,
+    response: a.response ?? null,
   }));
 }
 

@@ -157,7 +157,8 @@ export class SubscriptionsRepository {
 
   /**
    * Sets the status. With `confirmedAt` (a confirmation) it also records the time and retires the
-   * confirmation token so the link cannot be used again.
+   * confirmation token so the link cannot change anything again (its hash is kept as the token that
+   * confirmed it: see findByConfirmedTokenHash).
    */
   async setStatus(
     id: string,
@@ -172,8 +173,10 @@ export class SubscriptionsRepository {
     }
     return this.one(
       `UPDATE subscriptions
-       SET status = $2, confirmed_at = $3::timestamptz, confirmation_token_hash = NULL,
-           confirmation_expires_at = NULL, updated_at = now()
+       SET status = $2, confirmed_at = $3::timestamptz,
+           confirmed_token_hash = COALESCE(confirmation_token_hash, confirmed_token_hash),
+           confirmation_token_hash = NULL, confirmation_expires_at = NULL, confirmation_error = NULL,
+           confirmation_error_at = NULL, updated_at = now()
        WHERE id = $1 RETURNING ${SUBSCRIPTION_COLUMNS}`,
       [id, status, timeParam(confirmedAt)],
     );
@@ -185,6 +188,23 @@ export class SubscriptionsRepository {
       `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions
        WHERE confirmation_token_hash = $1 AND confirmation_expires_at > now()`,
       [hash],
+    );
+  }
+
+  /** The subscription the token (by its hash) confirmed already: a second confirmation changes nothing. */
+  async findByConfirmedTokenHash(hash: string): Promise<SubscriptionRecord | null> {
+    return this.one(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE confirmed_token_hash = $1`, [
+      hash,
+    ]);
+  }
+
+  /** Records why a confirmation send failed (null: it reached the receiver). */
+  async setConfirmationError(id: string, error: string | null): Promise<void> {
+    await this.sql.query(
+      `UPDATE subscriptions SET confirmation_error = $2::text,
+         confirmation_error_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END
+       WHERE id = $1`,
+      [id, textParam(error)],
     );
   }
 

@@ -1,11 +1,48 @@
+import type { ReceiverAnswer } from './types';
+
 /**
  * One place that decides what an attempt's result means for the delivery. Every channel adapter
  * returns a DeliveryOutcome; the delivery worker acts on it the same way for all channels.
  */
-export type DeliveryOutcome =
+export type DeliveryOutcome = (
   | { result: 'delivered'; statusCode?: number; providerMessageId?: string }
   | { result: 'retry'; statusCode?: number; error: string; retryAfterMs?: number }
-  | { result: 'failed'; statusCode?: number; error: string; action?: SubscriptionAction };
+  | { result: 'failed'; statusCode?: number; error: string; action?: SubscriptionAction }
+) & { response?: ReceiverAnswer };
+
+/** Response headers worth keeping with an attempt: what it was, when to retry, and ids to quote to its owner. */
+export const RECEIVER_ANSWER_HEADERS = [
+  'content-type',
+  'retry-after',
+  'location',
+  'x-request-id',
+  'request-id',
+  'x-amzn-requestid',
+  'x-amz-request-id',
+  'cf-ray',
+] as const;
+export const RECEIVER_ANSWER_BODY_BYTES = 4096;
+
+/** The answer to keep from a status, raw headers and the first bytes read of the body. */
+export function receiverAnswer(
+  statusCode: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyStart: Buffer,
+  bodyTruncated: boolean,
+): ReceiverAnswer {
+  const kept: Record<string, string> = {};
+  for (const name of RECEIVER_ANSWER_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) kept[name] = (Array.isArray(value) ? value.join(', ') : value).slice(0, 500);
+  }
+  const cut = bodyStart.length > RECEIVER_ANSWER_BODY_BYTES;
+  // NUL cannot be stored in PostgreSQL's JSON; a cut UTF-8 sequence decodes as U+FFFD.
+  const body = bodyStart
+    .subarray(0, RECEIVER_ANSWER_BODY_BYTES)
+    .toString('utf8')
+    .replaceAll('\u0000', '\ufffd');
+  return { statusCode, headers: kept, body, bodyTruncated: bodyTruncated || cut };
+}
 
 /** What a permanent failure does to the subscription besides dead-lettering the delivery. */
 export type SubscriptionAction = 'disable' | 'unsubscribe';

@@ -1,6 +1,12 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { generateSigningSecret, signatureHeader, signPayload, verifySignature } from './signing';
+import {
+  checkSigningSecret,
+  generateSigningSecret,
+  signatureHeader,
+  signPayload,
+  verifySignature,
+} from './signing';
 
 describe('Standard Webhooks signing', () => {
   const secret = generateSigningSecret();
@@ -51,5 +57,22 @@ describe('Standard Webhooks signing', () => {
     expect(verifySignature(generateSigningSecret(), signPayload(secret, id, ts, body), id, ts, body)).toBe(
       false,
     );
+  });
+});
+
+describe('checkSigningSecret', () => {
+  it.each([
+    ['a generated secret', generateSigningSecret(), true],
+    ['24 bytes', `whsec_${Buffer.alloc(24, 1).toString('base64')}`, true],
+    ['64 bytes', `whsec_${Buffer.alloc(64, 2).toString('base64')}`, true],
+    ['23 bytes', `whsec_${Buffer.alloc(23, 1).toString('base64')}`, false],
+    ['65 bytes', `whsec_${Buffer.alloc(65, 1).toString('base64')}`, false],
+    ['no prefix', Buffer.alloc(32, 1).toString('base64'), false],
+    ['not base64', `whsec_${'!'.repeat(44)}`, false],
+    ['base64url', `whsec_${Buffer.alloc(32, 255).toString('base64url')}`, false],
+    ['missing padding', `whsec_${Buffer.alloc(25, 1).toString('base64').replace(/=+$/, '')}`, false],
+    ['empty', 'whsec_', false],
+  ])('%s', (_, secret, ok) => {
+    expect(checkSigningSecret(secret) === null).toBe(ok);
   });
 });

@@ -7,6 +7,17 @@ export function generateSigningSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
+/** Why a secret a subscriber chose is not one Herald accepts; null when it is. */
+export function checkSigningSecret(secret: string): string | null {
+  const raw = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : null;
+  const invalid = 'must be "whsec_" followed by the base64 of 24 to 64 random bytes';
+  if (raw === null || raw.length > 100 || !/^[A-Za-z0-9+/]+={0,2}$/.test(raw) || raw.length % 4 !== 0) {
+    return invalid;
+  }
+  const bytes = Buffer.from(raw, 'base64');
+  return bytes.length >= 24 && bytes.length <= 64 && bytes.toString('base64') === raw ? null : invalid;
+}
+
 function secretKey(secret: string): Buffer {
   const raw = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   return Buffer.from(raw, 'base64');

@@ -85,6 +85,17 @@ export interface MessagePayload {
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed';
 
+/** What an HTTP receiver answered, as an attempt records it: a few headers and the start of the body. */
+export interface ReceiverAnswer {
+  statusCode: number;
+  /** The RECEIVER_ANSWER_HEADERS (outcome.ts) it sent, lower-case. */
+  headers: Record<string, string>;
+  /** The first RECEIVER_ANSWER_BODY_BYTES of the body, as UTF-8. */
+  body: string;
+  /** The body went on beyond what is kept. */
+  bodyTruncated: boolean;
+}
+
 export interface Attempt {
   number: number;
   at: Date;
@@ -92,6 +103,8 @@ export interface Attempt {
   outcome: AttemptOutcome;
   statusCode: number | null;
   error: string | null;
+  /** What an HTTP receiver answered; null for other channels, or when no answer came. */
+  response: ReceiverAnswer | null;
 }
 
 export interface Delivery {

@@ -47,10 +47,19 @@ export class ConfirmationService {
       ...(data.snsType ? { snsType: data.snsType } : {}),
     });
     if (outcome.result === 'delivered') {
+      if (sub.lastConfirmationError !== null)
+        await this.catalog.subscriptions.setConfirmationError(sub.id, null);
       this.log.info({ subscriptionId: sub.id }, 'confirmation sent');
       return;
     }
-    if (outcome.result === 'retry' && attempt < CONFIRMATION_MAX_ATTEMPTS) {
+    const retrying = outcome.result === 'retry' && attempt < CONFIRMATION_MAX_ATTEMPTS;
+    // Shown on the pending subscription (GET /v1/subscriptions/{id}), so nobody has to read the log.
+    await this.catalog.subscriptions.setConfirmationError(
+      sub.id,
+      `attempt ${attempt} of ${CONFIRMATION_MAX_ATTEMPTS}: ${outcome.error}` +
+        (retrying ? ' (retrying)' : '; resend it with POST /v1/subscriptions/{id}/confirmation'),
+    );
+    if (retrying) {
       const policy = resolveDeliveryPolicy(sub.deliveryPolicy, topic?.deliveryPolicy);
       throw new RetryLater(outcome.error, retryDelayMs(attempt, policy, outcome.retryAfterMs));
     }

@@ -243,6 +243,7 @@ export class DeliveryService {
       statusCode: outcome.statusCode ?? null,
       error: outcome.result === 'delivered' ? null : outcome.error,
       providerMessageId: outcome.result === 'delivered' ? (outcome.providerMessageId ?? null) : null,
+      response: outcome.response ?? null,
     };
     if (outcome.result === 'delivered') return done([attemptEvent]);
     if (outcome.result === 'retry' && !exhausted) {

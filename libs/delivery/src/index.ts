@@ -6,3 +6,4 @@ export * from './catalog-cache';
 export * from './channel-registry';
 export * from './links';
 export * from './start-worker-app';
+export * from './test-notification.service';

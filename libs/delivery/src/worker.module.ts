@@ -10,6 +10,7 @@ import { ChannelRegistry } from './channel-registry';
 import { ConfirmationService } from './confirmation.service';
 import { DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
+import { TestNotificationService } from './test-notification.service';
 import { WorkerService } from './worker.service';
 
 /** The channel adapters, matching and publishing; the API uses them too (endpoint checks, dry-run, publish). */
@@ -32,6 +33,7 @@ import { WorkerService } from './worker.service';
     FanoutService,
     DeliveryService,
     ConfirmationService,
+    TestNotificationService,
     {
       provide: Publisher,
       // Small topics are fanned out at publish, from the cached subscriptions (FanoutService.route).
@@ -59,6 +61,7 @@ import { WorkerService } from './worker.service';
     FanoutService,
     DeliveryService,
     ConfirmationService,
+    TestNotificationService,
     RateLimiter,
     Publisher,
   ],

@@ -1,6 +1,4 @@
-import { Catalog, type DeadLetter } from '@herald/catalog';
-import type { Protocol } from '@herald/core';
-import { Shards, type NotificationJob } from '@herald/queue';
+import { Catalog } from '@herald/catalog';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiPropertyOptional, ApiTags, IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
@@ -9,6 +7,7 @@ import { allowedTopics } from '../auth/access-policy';
 import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
 import { notFound, validationFailed } from '../problem/problem';
+import { Redelivery } from '../deliveries/redelivery';
 import { DLQ_ID } from '../resource-ids';
 import { ApiDoc } from '../openapi/api-doc';
 import {
@@ -40,7 +39,7 @@ export class DeadLetterListQuery extends IntersectionType(PageQuery, DeadLetterF
 export class DeadLettersController {
   constructor(
     private readonly catalog: Catalog,
-    private readonly shards: Shards,
+    private readonly redelivery: Redelivery,
   ) {}
 
   @ApiDoc({ summary: 'List dead letters', page: DeadLetterSchema, example: DEAD_LETTER_EXAMPLE })
@@ -77,7 +76,7 @@ export class DeadLettersController {
         allowedTopics(p),
       );
       if (page.items.length === 0) break;
-      redriven += await this.redriveEntries(page.items);
+      redriven += await this.redelivery.redrive(page.items);
     }
     return { redriven };
   }
@@ -107,7 +106,7 @@ export class DeadLettersController {
   async redrive(@Param('id') id: string) {
     const found = DLQ_ID.test(id) ? await this.catalog.deadLetters.get(id) : null;
     if (!found) throw notFound('Dead letter', id);
-    return { redriven: await this.redriveEntries([found.entry]) };
+    return { redriven: await this.redelivery.redrive([found.entry]) };
   }
 
   @ApiDoc({ summary: 'Delete a dead letter', status: 204 })
@@ -116,34 +115,5 @@ export class DeadLettersController {
   @HttpCode(204)
   async remove(@Param('id') id: string) {
     if (!DLQ_ID.test(id) || !(await this.catalog.deadLetters.delete(id))) throw notFound('Dead letter', id);
-  }
-
-  /**
-   * A redriven delivery is a new job (run + 1, a new attempt budget); its history stays on the delivery.
-   * The job is enqueued before the entries are taken, so a crash in between leaves the entry to redrive
-   * again (the job id is the same, so nothing is sent twice) rather than a delivery with no job.
-   */
-  private async redriveEntries(entries: DeadLetter[]): Promise<number> {
-    const byProtocol = new Map<Protocol, NotificationJob[]>();
-    for (const e of entries) {
-      const list = byProtocol.get(e.protocol) ?? [];
-      list.push({
-        kind: 'Notification',
-        deliveryId: e.deliveryId,
-        messageId: e.messageId,
-        subscriptionId: e.subscriptionId,
-        run: e.run + 1,
-      });
-      byProtocol.set(e.protocol, list);
-    }
-    // A redriven delivery runs on its message's shard, where its payload and record are.
-    for (const [protocol, jobs] of byProtocol) {
-      for (const shard of this.shards.all) {
-        const mine = jobs.filter((j) => this.shards.ofMessage(j.messageId) === shard);
-        if (mine.length > 0) await shard.queues.addNotifications(protocol, mine);
-      }
-    }
-    const taken = await this.catalog.deadLetters.take({ ids: entries.map((e) => e.id) });
-    return taken.length;
   }
 }

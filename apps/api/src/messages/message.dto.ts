@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ANY_JSON } from '../openapi/schemas';
 
 /** OpenAPI shape of a publish; the body is checked by parsePublish so that `body` stays as sent. */
@@ -34,4 +35,16 @@ export class PublishDto {
 export class BatchPublishDto {
   @ApiProperty({ type: [PublishDto], maxItems: 100 })
   messages!: PublishDto[];
+}
+
+/** POST /v1/messages/{id}/resend: every delivery of the message again, or the one to this subscription. */
+export class ResendDto {
+  @ApiPropertyOptional({
+    description: 'only the delivery to this subscription',
+    example: 'sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  subscriptionId?: string;
 }

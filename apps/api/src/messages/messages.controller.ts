@@ -1,15 +1,25 @@
-import { Catalog } from '@herald/catalog';
+import { Catalog, type DeliveryRecord, type Page } from '@herald/catalog';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '@herald/core';
 import { IdempotencyKeyReusedError, MessageStore, Publisher, PublishUnavailableError } from '@herald/queue';
 import { CatalogCache, FanoutService } from '@herald/delivery';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { RequireScope } from '../auth/auth.decorators';
+import { allowedTopics } from '../auth/access-policy';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
 import { page, PageQuery } from '../common.dto';
-import { badRequest, notFound, problem, ProblemException, validationFailed } from '../problem/problem';
+import {
+  badRequest,
+  conflict,
+  notFound,
+  problem,
+  ProblemException,
+  validationFailed,
+} from '../problem/problem';
 import { MSG_ID, TOPIC_NAME } from '../resource-ids';
-import { BatchPublishDto, PublishDto } from './message.dto';
+import { Redelivery } from '../deliveries/redelivery';
+import { BatchPublishDto, PublishDto, ResendDto } from './message.dto';
 import { parsePublish, type ParsedPublish } from './message-input';
 import { ApiDoc } from '../openapi/api-doc';
 import {
@@ -19,9 +29,12 @@ import {
   DeliverySchema,
   DryRunSchema,
   MESSAGE_EXAMPLE,
+  MESSAGE_SUMMARY_EXAMPLE,
   MessageSchema,
+  MessageSummarySchema,
   PUBLISH_EXAMPLE,
   PublishResultSchema,
+  ResentSchema,
 } from '../openapi/schemas';
 
 export class DeliveryListQuery extends PageQuery {
@@ -33,21 +46,6 @@ export class DeliveryListQuery extends PageQuery {
   status?: DeliveryStatus;
 }
 
-/**
- * accepted: not fanned out yet; no_subscribers: no subscription's filter matched it; delivering:
- * deliveries still pending or retrying; delivered: every matched delivery delivered (or cancelled);
- * failed: done, with at least one dead letter.
- */
-export function messageStatus(counts: {
-  matched: number;
-  pending: number;
-  failed: number;
-}): 'no_subscribers' | 'delivering' | 'delivered' | 'failed' {
-  if (counts.matched === 0) return 'no_subscribers';
-  if (counts.pending > 0) return 'delivering';
-  return counts.failed > 0 ? 'failed' : 'delivered';
-}
-
 @ApiTags('messages')
 @Controller('v1')
 export class MessagesController {
@@ -57,6 +55,7 @@ export class MessagesController {
     private readonly store: MessageStore,
     private readonly fanout: FanoutService,
     private readonly cache: CatalogCache,
+    private readonly redelivery: Redelivery,
   ) {}
 
   /** From the cache (a publish costs no catalog read), which also serves known topics in a catalog outage. */
@@ -175,9 +174,7 @@ export class MessagesController {
   @RequireScope('read', 'message')
   async get(@Param('id') id: string) {
     const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
-    if (message) {
-      return { ...message, status: messageStatus(message.counts) };
-    }
+    if (message) return message;
     // Accepted but not fanned out yet: the payload is in Redis, the catalog has no record so far.
     const payload = MSG_ID.test(id) ? await this.store.getPayload(id) : null;
     if (!payload) throw notFound('Message', id);
@@ -185,12 +182,69 @@ export class MessagesController {
       id: payload.id,
       topic: payload.topic,
       subject: payload.subject,
+      body: payload.body,
+      bodyByProtocol: payload.bodyByProtocol,
       attributes: payload.attributes,
       publishedAt: payload.publishedAt,
       fannedOutAt: null,
       status: 'accepted',
       counts: { matched: 0, filteredOut: 0, delivered: 0, pending: 0, failed: 0, cancelled: 0 },
     };
+  }
+
+  @ApiDoc({
+    summary: "List a topic's recent messages, newest first, with their status (once fanned out)",
+    page: MessageSummarySchema,
+    example: MESSAGE_SUMMARY_EXAMPLE,
+  })
+  @Get('topics/:name/messages')
+  @RequireScope('read', 'name')
+  async list(@Param('name') name: string, @Query() q: PageQuery, @CurrentPrincipal() p: Principal) {
+    if (!TOPIC_NAME.test(name) || !(await this.catalog.topics.get(name))) throw notFound('Topic', name);
+    const result = await this.catalog.messages.listByTopic(name, page(q), allowedTopics(p));
+    // Pages stay small: the bodies are in GET /v1/messages/{id}.
+    return {
+      items: result.items.map(({ body: _body, bodyByProtocol: _byProtocol, ...summary }) => summary),
+      nextCursor: result.nextCursor,
+    };
+  }
+
+  @ApiDoc({
+    summary: 'Deliver a message again (also a delivered one), to every subscription it reached or to one',
+    status: 202,
+    type: ResentSchema,
+    example: { resent: 1 },
+    problems: [[409, 'The message has not been fanned out yet; it is being delivered.']],
+  })
+  @Post('messages/:id/resend')
+  @RequireScope('admin', 'message')
+  @HttpCode(202)
+  @ApiBody({ type: ResendDto, required: false })
+  async resend(@Param('id') id: string, @Body() body: ResendDto) {
+    const message = MSG_ID.test(id) ? await this.catalog.messages.get(id) : null;
+    if (!message) {
+      if (MSG_ID.test(id) && (await this.store.getPayload(id))) {
+        throw conflict(`Message ${id} has not been fanned out yet; it is being delivered.`);
+      }
+      throw notFound('Message', id);
+    }
+    const deliveries: DeliveryRecord[] = [];
+    for (let cursor: string | null = null; ;) {
+      const got: Page<DeliveryRecord> = await this.catalog.deliveries.listByMessage(
+        id,
+        {},
+        { limit: 1000, cursor },
+      );
+      deliveries.push(
+        ...got.items.filter((d) => !body.subscriptionId || d.subscriptionId === body.subscriptionId),
+      );
+      cursor = got.nextCursor;
+      if (!cursor) break;
+    }
+    if (body.subscriptionId && deliveries.length === 0) {
+      throw notFound(`Delivery of message ${id} to subscription`, body.subscriptionId);
+    }
+    return { resent: await this.redelivery.resend(deliveries) };
   }
 
   @ApiDoc({ summary: "List a message's deliveries", page: DeliverySchema, example: DELIVERY_EXAMPLE })

@@ -1,5 +1,13 @@
-import { DELIVERY_STATUSES, PROTOCOLS, SCOPES, SUBSCRIPTION_STATUSES } from '@herald/core';
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { MESSAGE_STATUSES } from '@herald/catalog';
+import {
+  DELIVERY_STATUSES,
+  PROTOCOLS,
+  RECEIVER_ANSWER_BODY_BYTES,
+  RECEIVER_ANSWER_HEADERS,
+  SCOPES,
+  SUBSCRIPTION_STATUSES,
+} from '@herald/core';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath, type ApiPropertyOptions } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
 /**
@@ -95,6 +103,13 @@ export class SubscriptionSchema {
   @ApiProperty(TIME) createdAt!: string;
   @ApiProperty(TIME) updatedAt!: string;
   @ApiProperty({ ...TIME, nullable: true }) confirmedAt!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'why the last confirmation send failed; null once one reached the receiver',
+  })
+  lastConfirmationError!: string | null;
+  @ApiProperty({ ...TIME, nullable: true }) lastConfirmationErrorAt!: string | null;
 }
 export const SUBSCRIPTION_EXAMPLE = {
   id: 'sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V',
@@ -112,7 +127,15 @@ export const SUBSCRIPTION_EXAMPLE = {
   createdAt: EXAMPLE_TIME,
   updatedAt: EXAMPLE_TIME,
   confirmedAt: EXAMPLE_TIME,
+  lastConfirmationError: null,
+  lastConfirmationErrorAt: null,
 };
+
+/** The answer of a confirmation link followed with Accept: application/json. */
+export class ConfirmedSubscriptionSchema extends SubscriptionSchema {
+  @ApiProperty({ description: 'true when this link had confirmed the subscription before: nothing changed' })
+  alreadyConfirmed!: boolean;
+}
 
 export class CreatedSubscriptionSchema extends SubscriptionSchema {
   @ApiPropertyOptional({ description: 'webhook and function subscriptions, in the 201 answer only' })
@@ -185,7 +208,8 @@ export class MessageCountsSchema {
   @ApiProperty({ type: 'integer' }) cancelled!: number;
 }
 
-export class MessageSchema {
+/** A message in a topic's list: everything but its bodies. */
+export class MessageSummarySchema {
   @ApiProperty() id!: string;
   @ApiProperty() topic!: string;
   @ApiProperty({ type: String, nullable: true }) subject!: string | null;
@@ -193,10 +217,16 @@ export class MessageSchema {
   @ApiProperty(TIME) publishedAt!: string;
   @ApiProperty({ ...TIME, nullable: true, description: 'null until the fan-out ran' })
   fannedOutAt!: string | null;
-  @ApiProperty({ enum: ['accepted', 'delivering', 'delivered', 'failed'] }) status!: string;
+  @ApiProperty({
+    enum: MESSAGE_STATUSES,
+    description:
+      'accepted: not fanned out yet; no_subscribers: no active subscription matched it, nobody receives it; ' +
+      'delivering; delivered; failed: at least one delivery is dead',
+  })
+  status!: string;
   @ApiProperty({ type: MessageCountsSchema }) counts!: MessageCountsSchema;
 }
-export const MESSAGE_EXAMPLE = {
+export const MESSAGE_SUMMARY_EXAMPLE = {
   id: 'msg_01JH3Z8V9K2M4N6P8Q0R2S4T6V',
   topic: 'orders',
   subject: 'Order placed',
@@ -207,6 +237,36 @@ export const MESSAGE_EXAMPLE = {
   counts: { matched: 1, filteredOut: 2, delivered: 1, pending: 0, failed: 0, cancelled: 0 },
 };
 
+export class MessageSchema extends MessageSummarySchema {
+  @ApiProperty({ anyOf: ANY_JSON.anyOf, description: 'as published' }) body!: unknown;
+  @ApiProperty({ ...JSON_OBJECT, description: 'the per-protocol bodies, if it was published with them' })
+  bodyByProtocol!: Record<string, unknown>;
+}
+export const MESSAGE_EXAMPLE = { ...MESSAGE_SUMMARY_EXAMPLE, body: { orderId: 1234 }, bodyByProtocol: {} };
+
+/**
+ * What an HTTP receiver answered, or null. Inline rather than a $ref: OpenAPI 3.0 ignores `nullable`
+ * beside a $ref.
+ */
+const RECEIVER_ANSWER = {
+  type: 'object' as const,
+  nullable: true,
+  required: ['statusCode', 'headers', 'body', 'bodyTruncated'],
+  properties: {
+    statusCode: { type: 'integer', example: 503 },
+    headers: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: `the response headers among ${RECEIVER_ANSWER_HEADERS.join(', ')}`,
+    },
+    body: {
+      type: 'string',
+      description: `the first ${RECEIVER_ANSWER_BODY_BYTES} bytes of the body, as UTF-8`,
+    },
+    bodyTruncated: { type: 'boolean', description: 'the body went on beyond what is kept' },
+  },
+} satisfies ApiPropertyOptions;
+
 export class AttemptSchema {
   @ApiProperty({ type: 'integer', description: '1..n over every run of the delivery' }) number!: number;
   @ApiProperty({ type: 'integer', description: 'grows by one on each redrive' }) run!: number;
@@ -215,6 +275,11 @@ export class AttemptSchema {
   @ApiProperty({ enum: ['delivered', 'retry', 'failed'] }) outcome!: string;
   @ApiProperty({ type: 'integer', nullable: true }) statusCode!: number | null;
   @ApiProperty({ type: String, nullable: true }) error!: string | null;
+  @ApiProperty({
+    ...RECEIVER_ANSWER,
+    description: 'what an HTTP receiver answered; null for email and SMS, or when no answer came',
+  })
+  response!: Record<string, unknown> | null;
 }
 const ATTEMPT_EXAMPLE = {
   number: 1,
@@ -224,6 +289,12 @@ const ATTEMPT_EXAMPLE = {
   outcome: 'delivered',
   statusCode: 200,
   error: null,
+  response: {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'x-request-id': 'req_8f2c' },
+    body: '{"ok":true}',
+    bodyTruncated: false,
+  },
 };
 
 export class DeliverySchema {
@@ -324,7 +395,42 @@ export const DEAD_LETTER_DETAIL_EXAMPLE = {
     bodyByProtocol: {},
     publishedAt: EXAMPLE_TIME,
   },
-  attempts: [{ ...ATTEMPT_EXAMPLE, outcome: 'failed', statusCode: 503, error: 'receiver answered 503' }],
+  attempts: [
+    {
+      ...ATTEMPT_EXAMPLE,
+      outcome: 'failed',
+      statusCode: 503,
+      error: 'receiver answered 503',
+      response: { statusCode: 503, headers: { 'retry-after': '30' }, body: '', bodyTruncated: false },
+    },
+  ],
+};
+
+export class ResentSchema {
+  @ApiProperty({
+    type: 'integer',
+    description: 'deliveries started again; those still pending or retrying are under way already',
+  })
+  resent!: number;
+}
+
+export class TestNotificationSchema {
+  @ApiProperty({ description: 'the webhook-id of the test notification; it is stored nowhere' })
+  messageId!: string;
+  @ApiProperty({ enum: ['delivered', 'failed'], description: 'one attempt, never retried' }) outcome!: string;
+  @ApiProperty({ type: 'integer', nullable: true }) statusCode!: number | null;
+  @ApiProperty({ type: String, nullable: true }) error!: string | null;
+  @ApiProperty({ type: 'integer' }) durationMs!: number;
+  @ApiProperty({ ...RECEIVER_ANSWER, description: 'what the receiver answered; null when no answer came' })
+  response!: Record<string, unknown> | null;
+}
+export const TEST_NOTIFICATION_EXAMPLE = {
+  messageId: 'msg_01JH3Z8V9K2M4N6P8Q0R2S4T6V',
+  outcome: 'delivered',
+  statusCode: 200,
+  error: null,
+  durationMs: 38,
+  response: { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok', bodyTruncated: false },
 };
 
 export class RedrivenSchema {

@@ -104,9 +104,9 @@ export class SnsSubscriptionActions {
     const topic = this.arns.parseTopic(call.params.required('TopicArn'));
     if (!topic.ok) throw invalidParameter('TopicArn', topic.reason);
     const token = call.params.required('Token');
-    const sub = token.length <= 200 ? await this.subs.confirm(token, topic.value) : null;
-    if (!sub) throw invalidParameter('Token');
-    return [element('SubscriptionArn', this.arn(sub))];
+    const confirmed = token.length <= 200 ? await this.subs.confirm(token, topic.value) : null;
+    if (!confirmed) throw invalidParameter('Token');
+    return [element('SubscriptionArn', this.arn(confirmed.subscription))];
   }
 
   private async unsubscribe(call: SnsCall): Promise<null> {

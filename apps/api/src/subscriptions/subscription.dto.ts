@@ -70,6 +70,18 @@ export class CreateSubscriptionDto {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description:
+      'webhook and function: the signing secret, chosen by the subscriber so its receiver can verify the ' +
+      'confirmation; "whsec_" + base64 of 24 to 64 random bytes. Generated when absent.',
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    maxLength: 106,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(106)
+  secret?: string;
 }
 
 export class UpdateSubscriptionDto {

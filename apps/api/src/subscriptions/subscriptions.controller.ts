@@ -1,4 +1,5 @@
 import { Catalog } from '@herald/catalog';
+import { TestNotificationService } from '@herald/delivery';
 import {
   Body,
   Controller,
@@ -32,10 +33,13 @@ import { ApiDoc } from '../openapi/api-doc';
 import {
   CREATED_SUBSCRIPTION_EXAMPLE,
   ConfirmationSentSchema,
+  ConfirmedSubscriptionSchema,
   CreatedSubscriptionSchema,
   SecretSchema,
   SUBSCRIPTION_EXAMPLE,
   SubscriptionSchema,
+  TEST_NOTIFICATION_EXAMPLE,
+  TestNotificationSchema,
   UnsubscribedSchema,
 } from '../openapi/schemas';
 
@@ -48,6 +52,7 @@ export class SubscriptionsController {
   constructor(
     private readonly subs: SubscriptionsService,
     private readonly catalog: Catalog,
+    private readonly tests: TestNotificationService,
   ) {}
 
   @ApiDoc({
@@ -100,11 +105,12 @@ export class SubscriptionsController {
 
   // Public routes first: "confirm" and "unsubscribe" must not be taken for ids.
   @ApiDoc({
-    summary: 'Confirm a subscription from its confirmation link (no API key)',
-    type: SubscriptionSchema,
-    example: SUBSCRIPTION_EXAMPLE,
+    summary: 'Confirm a subscription from its confirmation link (no API key); again: 200 "already confirmed"',
+    type: ConfirmedSubscriptionSchema,
+    example: { ...SUBSCRIPTION_EXAMPLE, alreadyConfirmed: false },
     html: true,
-    description: 'Confirmed: a page, or the subscription with Accept: application/json.',
+    description:
+      'Confirmed (or confirmed already by this link): a page, or the subscription with Accept: application/json.',
     problems: [[404, 'The token is unknown, expired or replaced.']],
   })
   @Get('subscriptions/confirm')
@@ -114,10 +120,14 @@ export class SubscriptionsController {
     @Headers('accept') accept: string | undefined,
     @Res() reply: FastifyReply,
   ) {
-    const sub = await this.subs.confirm(q.token);
-    if (!sub) throw notFound('A pending confirmation for this token');
-    if (wantsJson(accept)) return reply.status(200).send(this.subs.view(sub));
-    return reply.status(200).type('text/html; charset=utf-8').send(confirmedPage(sub.topic));
+    const confirmed = await this.subs.confirm(q.token);
+    if (!confirmed) throw notFound('A pending confirmation for this token');
+    const { subscription: sub, alreadyConfirmed } = confirmed;
+    if (wantsJson(accept)) return reply.status(200).send({ ...this.subs.view(sub), alreadyConfirmed });
+    return reply
+      .status(200)
+      .type('text/html; charset=utf-8')
+      .send(confirmedPage(sub.topic, alreadyConfirmed));
   }
 
   @ApiDoc({
@@ -208,6 +218,20 @@ export class SubscriptionsController {
   async resend(@Param('id') id: string) {
     await this.subs.resendConfirmation(id);
     return { status: 'pending' };
+  }
+
+  @ApiDoc({
+    summary:
+      'Send a signed test notification now (one attempt, not recorded) and answer what the receiver did',
+    status: 202,
+    type: TestNotificationSchema,
+    example: TEST_NOTIFICATION_EXAMPLE,
+  })
+  @Post('subscriptions/:id/test')
+  @RequireScope('subscribe', 'subscription')
+  @HttpCode(202)
+  async test(@Param('id') id: string) {
+    return this.tests.send(await this.subs.find(id));
   }
 
   @ApiDoc({

@@ -1,5 +1,6 @@
-import { Catalog } from '@herald/catalog';
+import { Catalog, type SubscriptionRecord } from '@herald/catalog';
 import {
+  checkSigningSecret,
   generateSigningSecret,
   newId,
   randomToken,
@@ -27,7 +28,7 @@ const METADATA_MAX_BYTES = 4096;
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** The subscription as the API shows it: never its secrets or tokens. */
-export function subscriptionView(s: Subscription, arns: SnsArns) {
+export function subscriptionView(s: SubscriptionRecord, arns: SnsArns) {
   return {
     id: s.id,
     arn: arns.subscription(s.topic, s.id),
@@ -44,6 +45,8 @@ export function subscriptionView(s: Subscription, arns: SnsArns) {
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     confirmedAt: s.confirmedAt,
+    lastConfirmationError: s.lastConfirmationError,
+    lastConfirmationErrorAt: s.lastConfirmationErrorAt,
   };
 }
 
@@ -80,7 +83,7 @@ export class SubscriptionsService {
     private readonly arns: SnsArns,
   ) {}
 
-  view(s: Subscription) {
+  view(s: SubscriptionRecord) {
     return subscriptionView(s, this.arns);
   }
 
@@ -102,6 +105,13 @@ export class SubscriptionsService {
       errors.push({ field: 'metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
     }
     if (endpoint.ok) checkFormat(dto.format, { protocol: dto.protocol, endpoint: endpoint.endpoint }, errors);
+    const signed = dto.protocol === 'webhook' || dto.protocol === 'function';
+    if (dto.secret !== undefined) {
+      const problem = signed
+        ? checkSigningSecret(dto.secret)
+        : `${dto.protocol} subscriptions are not signed`;
+      if (problem) errors.push({ field: 'secret', message: problem });
+    }
     if (errors.length > 0 || !endpoint.ok) throw validationFailed(errors);
 
     const needsConfirmation =
@@ -120,7 +130,7 @@ export class SubscriptionsService {
       deliveryPolicy: dto.deliveryPolicy ?? null,
       metadata: dto.metadata ?? {},
       format: dto.format ?? 'herald',
-      secret: dto.protocol === 'webhook' || dto.protocol === 'function' ? generateSigningSecret() : null,
+      secret: signed ? (dto.secret ?? generateSigningSecret()) : null,
       confirmationTokenHash: token ? hashToken(token) : null,
       confirmationExpiresAt: token ? new Date(now.getTime() + CONFIRMATION_TTL_MS) : null,
       unsubscribeToken: randomToken(),
@@ -134,7 +144,7 @@ export class SubscriptionsService {
   }
 
   /** Loads a subscription; 404 for any id that does not exist. */
-  async find(id: string): Promise<Subscription> {
+  async find(id: string): Promise<SubscriptionRecord> {
     const sub = SUB_ID.test(id) ? await this.catalog.subscriptions.get(id) : null;
     if (!sub) throw notFound('Subscription', id);
     return sub;
@@ -197,16 +207,28 @@ export class SubscriptionsService {
    * Confirms by token (of a subscription to `topic`, when given); null when the token is unknown or
    * expired. An unsubscribed subscription holds a
    * token only when its UnsubscribeConfirmation offered one (SNS's "restore the subscription").
+   * The token that confirmed a subscription confirms it again idempotently (`alreadyConfirmed`, as SNS
+   * answers a repeated ConfirmSubscription) while it is active or paused, and changes nothing.
    */
-  async confirm(token: string, topic?: string): Promise<Subscription | null> {
-    const sub = await this.catalog.subscriptions.findByConfirmationTokenHash(hashToken(token));
-    if (!sub || (topic !== undefined && sub.topic !== topic)) return null;
-    if (sub.status === 'pending' || sub.status === 'unsubscribed') {
-      await this.catalog.subscriptions.setStatus(sub.id, 'active', new Date());
-      await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
-      return { ...sub, status: 'active' };
+  async confirm(
+    token: string,
+    topic?: string,
+  ): Promise<{ subscription: SubscriptionRecord; alreadyConfirmed: boolean } | null> {
+    const hash = hashToken(token);
+    const sub = await this.catalog.subscriptions.findByConfirmationTokenHash(hash);
+    if (!sub) {
+      const confirmed = await this.catalog.subscriptions.findByConfirmedTokenHash(hash);
+      const stands = confirmed && (confirmed.status === 'active' || confirmed.status === 'paused');
+      if (!stands || (topic !== undefined && confirmed.topic !== topic)) return null;
+      return { subscription: confirmed, alreadyConfirmed: true };
     }
-    return sub;
+    if (topic !== undefined && sub.topic !== topic) return null;
+    if (sub.status === 'pending' || sub.status === 'unsubscribed') {
+      const confirmed = await this.catalog.subscriptions.setStatus(sub.id, 'active', new Date());
+      await this.changes.notify({ kind: 'subscription', id: sub.id, topic: sub.topic });
+      return { subscription: confirmed ?? { ...sub, status: 'active' }, alreadyConfirmed: false };
+    }
+    return { subscription: sub, alreadyConfirmed: sub.status === 'active' || sub.status === 'paused' };
   }
 
   async findByUnsubscribeToken(token: string): Promise<Subscription | null> {

@@ -1,7 +1,7 @@
 import { bodyFor, notificationEnvelope, type DeliveryOutcome } from '@herald/core';
 import type { SnsDocuments } from '@herald/sns';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
-import { checkHttpEndpoint } from '../http/check-http-endpoint';
+import { checkReachableHttpEndpoint } from '../http/check-http-endpoint';
 import { confirmationEnvelope } from '../http/confirmation-envelope';
 import type { OutboundHttp } from '../http/outbound-http';
 import { postSigned } from '../http/post-signed';
@@ -45,7 +45,7 @@ export class FunctionAdapter implements ChannelAdapter {
       return { ok: true, endpoint };
     }
     if (!/^https?:/i.test(endpoint)) return { ok: false, message: ENDPOINT_FORMS };
-    return checkHttpEndpoint(endpoint);
+    return checkReachableHttpEndpoint(this.options.http, endpoint);
   }
 
   availability(): { available: true } {

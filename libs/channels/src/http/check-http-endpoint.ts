@@ -1,4 +1,5 @@
 import type { EndpointCheck } from '../channel-adapter';
+import type { OutboundHttp } from './outbound-http';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -31,4 +32,15 @@ export function checkHttpEndpoint(endpoint: string): EndpointCheck {
     return { ok: false, message: `must be at most ${MAX_URL_LENGTH} characters` };
   }
   return { ok: true, endpoint: normalised };
+}
+
+/**
+ * checkHttpEndpoint, and at subscription time also an IP literal the SSRF guard denies: refused at once
+ * (naming OUTBOUND_ALLOW_CIDRS) rather than accepted and never delivered to.
+ */
+export function checkReachableHttpEndpoint(http: OutboundHttp, endpoint: string): EndpointCheck {
+  const check = checkHttpEndpoint(endpoint);
+  if (!check.ok) return check;
+  const denied = http.deniedLiteral(check.endpoint);
+  return denied ? { ok: false, message: denied } : check;
 }

@@ -4,8 +4,10 @@ import { errors } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookReceiver } from '../../../../test/support/webhook-receiver';
 import { DestinationDeniedError } from './destination-denied.error';
+import { SsrfGuard } from './ssrf-guard';
 import {
   createOutboundHttp,
+  deniedLiteral,
   MAX_RESPONSE_BODY_BYTES,
   USER_AGENT,
   type OutboundHttp,
@@ -156,4 +158,25 @@ describe('createOutboundHttp', () => {
       expect(bytesWritten).toBeGreaterThan(MAX_RESPONSE_BODY_BYTES);
     });
   });
+});
+
+describe('deniedLiteral (the subscription-time check)', () => {
+  const guard = new SsrfGuard(['127.0.0.0/8']);
+  it.each([
+    ['http://10.0.0.5/hook', 'private address'],
+    ['http://[::1]:8080/', 'loopback address'],
+    ['http://[::ffff:a00:1]/', 'private address'],
+    ['https://169.254.169.254/latest', 'cloud metadata address'],
+  ])('refuses %s as a %s, naming OUTBOUND_ALLOW_CIDRS', (url, reason) => {
+    const message = deniedLiteral(guard, url);
+    expect(message).toContain(reason);
+    expect(message).toContain('OUTBOUND_ALLOW_CIDRS');
+  });
+
+  it.each(['http://127.0.0.1:3000/', 'https://example.com/', 'http://localhost/', 'https://93.184.215.14/'])(
+    'leaves %s to the connect-time guard',
+    (url) => {
+      expect(deniedLiteral(guard, url)).toBeNull();
+    },
+  );
 });

@@ -1,5 +1,7 @@
 import type { HeraldConfig } from '@herald/config';
+import { RECEIVER_ANSWER_BODY_BYTES } from '@herald/core';
 import { performance } from 'node:perf_hooks';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { SsrfGuard, type LookupAll } from './ssrf-guard';
@@ -13,6 +15,10 @@ export interface OutboundResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   durationMs: number;
+  /** The first RECEIVER_ANSWER_BODY_BYTES (and a byte more, if there was more) of the body. */
+  bodyStart: Buffer;
+  /** The body went on beyond `bodyStart`. */
+  bodyTruncated: boolean;
 }
 
 /** Outbound HTTP for webhook and function deliveries, guarded against SSRF at connect time. */
@@ -22,6 +28,11 @@ export interface OutboundHttp {
    * 64 KiB. Rejects with DestinationDeniedError for a denied address, or the network error.
    */
   post(url: string, headers: Record<string, string>, body: string): Promise<OutboundResponse>;
+  /**
+   * Why a URL whose host is an IP literal in a denied range can never be delivered to (an endpoint
+   * check at subscription time); null when its host is a name (checked on each connect) or allowed.
+   */
+  deniedLiteral(url: string): string | null;
   close(): Promise<void>;
 }
 
@@ -53,12 +64,17 @@ export function createOutboundHttp(
         body,
         dispatcher: agent,
       });
-      await discard(response.body);
+      const { start, truncated } = await readStart(response.body);
       return {
         statusCode: response.statusCode,
         headers: response.headers,
         durationMs: Math.round(performance.now() - started),
+        bodyStart: start,
+        bodyTruncated: truncated,
       };
+    },
+    deniedLiteral(url) {
+      return deniedLiteral(guard, url);
     },
     async close() {
       await agent.close();
@@ -66,17 +82,43 @@ export function createOutboundHttp(
   };
 }
 
-/** Reads at most MAX_RESPONSE_BODY_BYTES, then drops the connection rather than read an unbounded body. */
-async function discard(body: Readable): Promise<void> {
+/** See OutboundHttp.deniedLiteral; `url` is a normalised http(s) URL (checkHttpEndpoint's). */
+export function deniedLiteral(guard: SsrfGuard, url: string): string | null {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!isIP(host)) return null;
+  const verdict = guard.check(host);
+  if (verdict.allowed) return null;
+  return (
+    `is ${host}, a ${verdict.reason}, which Herald does not deliver to; ` +
+    'allow its range with OUTBOUND_ALLOW_CIDRS (e.g. OUTBOUND_ALLOW_CIDRS=127.0.0.0/8 for a receiver on this machine)'
+  );
+}
+
+/**
+ * Reads at most MAX_RESPONSE_BODY_BYTES (then drops the connection rather than read an unbounded
+ * body), keeping the first RECEIVER_ANSWER_BODY_BYTES + 1 for the attempt record.
+ */
+async function readStart(body: Readable): Promise<{ start: Buffer; truncated: boolean }> {
+  const keep = RECEIVER_ANSWER_BODY_BYTES + 1;
+  const chunks: Buffer[] = [];
+  let kept = 0;
   let read = 0;
+  let complete = false;
   try {
     for await (const chunk of body) {
-      read += (chunk as Buffer).length;
+      const buf = chunk as Buffer;
+      read += buf.length;
+      if (kept < keep) {
+        chunks.push(buf.subarray(0, keep - kept));
+        kept += Math.min(buf.length, keep - kept);
+      }
       if (read > MAX_RESPONSE_BODY_BYTES) break;
     }
+    complete = read <= MAX_RESPONSE_BODY_BYTES;
   } catch {
     // The status line and headers already arrived: the receiver's answer stands whatever the body does.
   } finally {
     if (!body.readableEnded) body.destroy();
   }
+  return { start: Buffer.concat(chunks), truncated: !complete || read > RECEIVER_ANSWER_BODY_BYTES };
 }

@@ -1,4 +1,10 @@
-import { classifyHttpStatus, classifyNetworkError, failed, type DeliveryOutcome } from '@herald/core';
+import {
+  classifyHttpStatus,
+  classifyNetworkError,
+  failed,
+  receiverAnswer,
+  type DeliveryOutcome,
+} from '@herald/core';
 import type { DeliveryRequest } from '../channel-adapter';
 import { checkHttpEndpoint } from './check-http-endpoint';
 import { DestinationDeniedError } from './destination-denied.error';
@@ -23,7 +29,15 @@ export async function postSigned(
   if (!headers) return failed('subscription has no signing secret');
   try {
     const response = await http.post(check.endpoint, { ...headers, ...extraHeaders }, signable.body);
-    return classifyHttpStatus(response.statusCode, response.headers['retry-after']);
+    return {
+      ...classifyHttpStatus(response.statusCode, response.headers['retry-after']),
+      response: receiverAnswer(
+        response.statusCode,
+        response.headers,
+        response.bodyStart,
+        response.bodyTruncated,
+      ),
+    };
   } catch (err) {
     if (err instanceof DestinationDeniedError) return failed(err.message);
     return classifyNetworkError(err);

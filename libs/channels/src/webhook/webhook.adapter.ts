@@ -1,7 +1,7 @@
 import { failed, renderHttpBody, type DeliveryOutcome } from '@herald/core';
 import type { SnsDocuments } from '@herald/sns';
 import type { ChannelAdapter, DeliveryRequest, EndpointCheck } from '../channel-adapter';
-import { checkHttpEndpoint } from '../http/check-http-endpoint';
+import { checkReachableHttpEndpoint } from '../http/check-http-endpoint';
 import { confirmationEnvelope } from '../http/confirmation-envelope';
 import type { OutboundHttp } from '../http/outbound-http';
 import { postSigned } from '../http/post-signed';
@@ -21,7 +21,7 @@ export class WebhookAdapter implements ChannelAdapter {
   ) {}
 
   checkEndpoint(endpoint: string): EndpointCheck {
-    return checkHttpEndpoint(endpoint);
+    return checkReachableHttpEndpoint(this.http, endpoint);
   }
 
   availability(): { available: true } {

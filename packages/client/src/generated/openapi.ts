@@ -118,7 +118,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Confirm a subscription from its confirmation link (no API key) */
+        /** Confirm a subscription from its confirmation link (no API key); again: 200 "already confirmed" */
         get: operations["SubscriptionsController_confirm"];
         put?: never;
         post?: never;
@@ -182,6 +182,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a signed test notification now (one attempt, not recorded) and answer what the receiver did */
+        post: operations["SubscriptionsController_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions/{id}/secret/rotate": {
         parameters: {
             query?: never;
@@ -206,7 +223,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List a topic's recent messages, newest first, with their status (once fanned out) */
+        get: operations["MessagesController_list"];
         put?: never;
         /** Publish a message */
         post: operations["MessagesController_publish"];
@@ -261,6 +279,23 @@ export interface paths {
         get: operations["MessagesController_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver a message again (also a delivered one), to every subscription it reached or to one */
+        post: operations["MessagesController_resend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -670,6 +705,10 @@ export interface components {
             updatedAt: string;
             /** Format: date-time */
             confirmedAt: string | null;
+            /** @description why the last confirmation send failed; null once one reached the receiver */
+            lastConfirmationError: string | null;
+            /** Format: date-time */
+            lastConfirmationErrorAt: string | null;
             /** @description webhook and function subscriptions, in the 201 answer only */
             secret?: string;
         };
@@ -707,6 +746,10 @@ export interface components {
             updatedAt: string;
             /** Format: date-time */
             confirmedAt: string | null;
+            /** @description why the last confirmation send failed; null once one reached the receiver */
+            lastConfirmationError: string | null;
+            /** Format: date-time */
+            lastConfirmationErrorAt: string | null;
         };
         CreateSubscriptionDto: {
             /** @enum {string} */
@@ -735,6 +778,52 @@ export interface components {
              */
             skipConfirmation?: boolean;
             metadata?: Record<string, unknown>;
+            /**
+             * @description webhook and function: the signing secret, chosen by the subscriber so its receiver can verify the confirmation; "whsec_" + base64 of 24 to 64 random bytes. Generated when absent.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret?: string;
+        };
+        ConfirmedSubscriptionSchema: {
+            /** @example sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V */
+            id: string;
+            /** @description the subscription as the SNS API names it */
+            arn: string;
+            topic: string;
+            /** @enum {string} */
+            protocol: "webhook" | "email" | "sms" | "function";
+            endpoint: string;
+            /** @enum {string} */
+            status: "pending" | "active" | "paused" | "disabled" | "unsubscribed";
+            filterPolicy: {
+                [key: string]: unknown;
+            } | null;
+            /** @enum {string} */
+            filterPolicyScope: "attributes" | "body";
+            rawDelivery: boolean;
+            /**
+             * @description what receivers get: Standard Webhooks (herald) or SNS's documents
+             * @enum {string}
+             */
+            format: "herald" | "sns";
+            deliveryPolicy: {
+                [key: string]: unknown;
+            } | null;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            confirmedAt: string | null;
+            /** @description why the last confirmation send failed; null once one reached the receiver */
+            lastConfirmationError: string | null;
+            /** Format: date-time */
+            lastConfirmationErrorAt: string | null;
+            /** @description true when this link had confirmed the subscription before: nothing changed */
+            alreadyConfirmed: boolean;
         };
         UnsubscribedSchema: {
             id: string;
@@ -759,6 +848,31 @@ export interface components {
         ConfirmationSentSchema: {
             /** @enum {string} */
             status: "pending";
+        };
+        TestNotificationSchema: {
+            /** @description the webhook-id of the test notification; it is stored nowhere */
+            messageId: string;
+            /**
+             * @description one attempt, never retried
+             * @enum {string}
+             */
+            outcome: "delivered" | "failed";
+            statusCode: number | null;
+            error: string | null;
+            durationMs: number;
+            /** @description what the receiver answered; null when no answer came */
+            response?: {
+                /** @example 503 */
+                statusCode: number;
+                /** @description the response headers among content-type, retry-after, location, x-request-id, request-id, x-amzn-requestid, x-amz-request-id, cf-ray */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description the first 4096 bytes of the body, as UTF-8 */
+                body: string;
+                /** @description the body went on beyond what is kept */
+                bodyTruncated: boolean;
+            } | null;
         };
         SecretSchema: {
             /** @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw */
@@ -815,9 +929,50 @@ export interface components {
              * @description null until the fan-out ran
              */
             fannedOutAt: string | null;
-            /** @enum {string} */
-            status: "accepted" | "delivering" | "delivered" | "failed";
+            /**
+             * @description accepted: not fanned out yet; no_subscribers: no active subscription matched it, nobody receives it; delivering; delivered; failed: at least one delivery is dead
+             * @enum {string}
+             */
+            status: "accepted" | "no_subscribers" | "delivering" | "delivered" | "failed";
             counts: components["schemas"]["MessageCountsSchema"];
+            /** @description as published */
+            body: string | number | boolean | unknown[] | (Record<string, unknown> | null);
+            /** @description the per-protocol bodies, if it was published with them */
+            bodyByProtocol: {
+                [key: string]: unknown;
+            };
+        };
+        MessageSummarySchema: {
+            id: string;
+            topic: string;
+            subject: string | null;
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            publishedAt: string;
+            /**
+             * Format: date-time
+             * @description null until the fan-out ran
+             */
+            fannedOutAt: string | null;
+            /**
+             * @description accepted: not fanned out yet; no_subscribers: no active subscription matched it, nobody receives it; delivering; delivered; failed: at least one delivery is dead
+             * @enum {string}
+             */
+            status: "accepted" | "no_subscribers" | "delivering" | "delivered" | "failed";
+            counts: components["schemas"]["MessageCountsSchema"];
+        };
+        ResentSchema: {
+            /** @description deliveries started again; those still pending or retrying are under way already */
+            resent: number;
+        };
+        ResendDto: {
+            /**
+             * @description only the delivery to this subscription
+             * @example sub_01JH3Z8V9K2M4N6P8Q0R2S4T6V
+             */
+            subscriptionId?: string;
         };
         DeliverySchema: {
             id: string;
@@ -851,6 +1006,19 @@ export interface components {
             outcome: "delivered" | "retry" | "failed";
             statusCode: number | null;
             error: string | null;
+            /** @description what an HTTP receiver answered; null for email and SMS, or when no answer came */
+            response?: {
+                /** @example 503 */
+                statusCode: number;
+                /** @description the response headers among content-type, retry-after, location, x-request-id, request-id, x-amzn-requestid, x-amz-request-id, cf-ray */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description the first 4096 bytes of the body, as UTF-8 */
+                body: string;
+                /** @description the body went on beyond what is kept */
+                bodyTruncated: boolean;
+            } | null;
         };
         DeliveryDetailSchema: {
             id: string;
@@ -2061,7 +2229,9 @@ export interface operations {
                      *           "metadata": {},
                      *           "createdAt": "2025-01-01T12:00:00.000Z",
                      *           "updatedAt": "2025-01-01T12:00:00.000Z",
-                     *           "confirmedAt": "2025-01-01T12:00:00.000Z"
+                     *           "confirmedAt": "2025-01-01T12:00:00.000Z",
+                     *           "lastConfirmationError": null,
+                     *           "lastConfirmationErrorAt": null
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -2185,7 +2355,9 @@ export interface operations {
                      *       "metadata": {},
                      *       "createdAt": "2025-01-01T12:00:00.000Z",
                      *       "updatedAt": "2025-01-01T12:00:00.000Z",
-                     *       "confirmedAt": "2025-01-01T12:00:00.000Z"
+                     *       "confirmedAt": "2025-01-01T12:00:00.000Z",
+                     *       "lastConfirmationError": null,
+                     *       "lastConfirmationErrorAt": null
                      *     }
                      */
                     "application/json": components["schemas"]["SubscriptionSchema"];
@@ -2218,6 +2390,8 @@ export interface operations {
                      *       "createdAt": "2025-01-01T12:00:00.000Z",
                      *       "updatedAt": "2025-01-01T12:00:00.000Z",
                      *       "confirmedAt": null,
+                     *       "lastConfirmationError": null,
+                     *       "lastConfirmationErrorAt": null,
                      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                      *     }
                      */
@@ -2339,7 +2513,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Confirmed: a page, or the subscription with Accept: application/json. */
+            /** @description Confirmed (or confirmed already by this link): a page, or the subscription with Accept: application/json. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2365,10 +2539,13 @@ export interface operations {
                      *       "metadata": {},
                      *       "createdAt": "2025-01-01T12:00:00.000Z",
                      *       "updatedAt": "2025-01-01T12:00:00.000Z",
-                     *       "confirmedAt": "2025-01-01T12:00:00.000Z"
+                     *       "confirmedAt": "2025-01-01T12:00:00.000Z",
+                     *       "lastConfirmationError": null,
+                     *       "lastConfirmationErrorAt": null,
+                     *       "alreadyConfirmed": false
                      *     }
                      */
-                    "application/json": components["schemas"]["SubscriptionSchema"];
+                    "application/json": components["schemas"]["ConfirmedSubscriptionSchema"];
                     /** @example <!doctype html><html lang="en">…</html> */
                     "text/html": string;
                 };
@@ -2612,7 +2789,9 @@ export interface operations {
                      *       "metadata": {},
                      *       "createdAt": "2025-01-01T12:00:00.000Z",
                      *       "updatedAt": "2025-01-01T12:00:00.000Z",
-                     *       "confirmedAt": "2025-01-01T12:00:00.000Z"
+                     *       "confirmedAt": "2025-01-01T12:00:00.000Z",
+                     *       "lastConfirmationError": null,
+                     *       "lastConfirmationErrorAt": null
                      *     }
                      */
                     "application/json": components["schemas"]["SubscriptionSchema"];
@@ -2851,7 +3030,9 @@ export interface operations {
                      *       "metadata": {},
                      *       "createdAt": "2025-01-01T12:00:00.000Z",
                      *       "updatedAt": "2025-01-01T12:00:00.000Z",
-                     *       "confirmedAt": "2025-01-01T12:00:00.000Z"
+                     *       "confirmedAt": "2025-01-01T12:00:00.000Z",
+                     *       "lastConfirmationError": null,
+                     *       "lastConfirmationErrorAt": null
                      *     }
                      */
                     "application/json": components["schemas"]["SubscriptionSchema"];
@@ -3124,6 +3305,147 @@ export interface operations {
             };
         };
     };
+    SubscriptionsController_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "messageId": "msg_01JH3Z8V9K2M4N6P8Q0R2S4T6V",
+                     *       "outcome": "delivered",
+                     *       "statusCode": 200,
+                     *       "error": null,
+                     *       "durationMs": 38,
+                     *       "response": {
+                     *         "statusCode": 200,
+                     *         "headers": {
+                     *           "content-type": "text/plain"
+                     *         },
+                     *         "body": "ok",
+                     *         "bodyTruncated": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TestNotificationSchema"];
+                };
+            };
+            /** @description Invalid input: a field, a query parameter (control characters included) or the JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/invalid-request",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "Invalid input: a field, a query parameter (control characters included) or the JSON body."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No API key, or not a valid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No API key, or not a valid one."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The API key lacks the scope, or is limited to other topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The API key lacks the scope, or is limited to other topics."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No such resource (any id that does not exist). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "No such resource (any id that does not exist)."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "The body is larger than MAX_BODY_BYTES."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "The body is not application/json."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
     SubscriptionsController_rotate: {
         parameters: {
             query?: never;
@@ -3246,6 +3568,130 @@ export interface operations {
                      *       "title": "Unsupported media type",
                      *       "status": 415,
                      *       "detail": "The body is not application/json."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    MessagesController_list: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_01JH3Z8V9K2M4N6P8Q0R2S4T6V",
+                     *           "topic": "orders",
+                     *           "subject": "Order placed",
+                     *           "attributes": {
+                     *             "store": "berlin"
+                     *           },
+                     *           "publishedAt": "2025-01-01T12:00:00.000Z",
+                     *           "fannedOutAt": "2025-01-01T12:00:00.000Z",
+                     *           "status": "delivered",
+                     *           "counts": {
+                     *             "matched": 1,
+                     *             "filteredOut": 2,
+                     *             "delivered": 1,
+                     *             "pending": 0,
+                     *             "failed": 0,
+                     *             "cancelled": 0
+                     *           }
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["MessageSummarySchema"][];
+                        /** @description null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input: a field, a query parameter (control characters included) or the JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/invalid-request",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "Invalid input: a field, a query parameter (control characters included) or the JSON body."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No API key, or not a valid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No API key, or not a valid one."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The API key lacks the scope, or is limited to other topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The API key lacks the scope, or is limited to other topics."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No such resource (any id that does not exist). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "No such resource (any id that does not exist)."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemSchema"];
@@ -3709,7 +4155,11 @@ export interface operations {
                      *         "pending": 0,
                      *         "failed": 0,
                      *         "cancelled": 0
-                     *       }
+                     *       },
+                     *       "body": {
+                     *         "orderId": 1234
+                     *       },
+                     *       "bodyByProtocol": {}
                      *     }
                      */
                     "application/json": components["schemas"]["MessageSchema"];
@@ -3778,6 +4228,156 @@ export interface operations {
                      *       "title": "Not found",
                      *       "status": 404,
                      *       "detail": "No such resource (any id that does not exist)."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    MessagesController_resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ResendDto"];
+            };
+        };
+        responses: {
+            /** @description Success. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "resent": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResentSchema"];
+                };
+            };
+            /** @description Invalid input: a field, a query parameter (control characters included) or the JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/invalid-request",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "Invalid input: a field, a query parameter (control characters included) or the JSON body."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No API key, or not a valid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "No API key, or not a valid one."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The API key lacks the scope, or is limited to other topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "The API key lacks the scope, or is limited to other topics."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No such resource (any id that does not exist). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "No such resource (any id that does not exist)."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The message has not been fanned out yet; it is being delivered. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The message has not been fanned out yet; it is being delivered."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body is larger than MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "detail": "The body is larger than MAX_BODY_BYTES."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://herald.dev/problems/unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "The body is not application/json."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemSchema"];
@@ -4070,7 +4670,16 @@ export interface operations {
                      *           "durationMs": 42,
                      *           "outcome": "delivered",
                      *           "statusCode": 200,
-                     *           "error": null
+                     *           "error": null,
+                     *           "response": {
+                     *             "statusCode": 200,
+                     *             "headers": {
+                     *               "content-type": "application/json",
+                     *               "x-request-id": "req_8f2c"
+                     *             },
+                     *             "body": "{\"ok\":true}",
+                     *             "bodyTruncated": false
+                     *           }
                      *         }
                      *       ]
                      *     }
@@ -4400,7 +5009,15 @@ export interface operations {
                      *           "durationMs": 42,
                      *           "outcome": "failed",
                      *           "statusCode": 503,
-                     *           "error": "receiver answered 503"
+                     *           "error": "receiver answered 503",
+                     *           "response": {
+                     *             "statusCode": 503,
+                     *             "headers": {
+                     *               "retry-after": "30"
+                     *             },
+                     *             "body": "",
+                     *             "bodyTruncated": false
+                     *           }
                      *         }
                      *       ],
                      *       "reason": "retries exhausted",
