@@ -222,21 +222,25 @@ describe('@herald/client', () => {
   });
 });
 
-describe("the README's client example", () => {
-  it('compiles under strict against @herald/client', { timeout: 180_000 }, async () => {
+describe("the README's TypeScript examples", () => {
+  it('compile under strict (the client example against @herald/client)', { timeout: 180_000 }, async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const example = /<!-- client-example[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(example).toContain("from '@herald/client'");
+    const examples = [...readme.matchAll(/<!-- (client|ts)-example[^>]*-->\s*```ts\n([\s\S]*?)```/g)];
+    expect(examples.map((m) => m[1])).toEqual(expect.arrayContaining(['client', 'ts']));
+    for (const m of examples) if (m[1] === 'client') expect(m[2]).toContain("from '@herald/client'");
     const dir = join(ROOT, 'node_modules', '.cache', 'herald-readme-example', String(process.pid));
     mkdirSync(dir, { recursive: true });
     try {
-      writeFileSync(join(dir, 'example.ts'), example!);
+      const files = examples.map((m, i) => {
+        writeFileSync(join(dir, `example-${i}.ts`), m[2]);
+        return `example-${i}.ts`;
+      });
       writeFileSync(
         join(dir, 'tsconfig.json'),
         JSON.stringify({
           extends: join(ROOT, 'tsconfig.json'),
           compilerOptions: { noEmit: true, strict: true },
-          files: ['example.ts'],
+          files,
           include: [],
         }),
       );

@@ -96,6 +96,8 @@ describe('Catalog on PostgreSQL', () => {
             outcome: 'retry',
             statusCode: 503,
             error: 'busy',
+            // A 0.1 catalog recorded no receiver answers.
+            response: null,
           },
           // The exhausted last attempt says what happened.
           {
@@ -106,6 +108,7 @@ describe('Catalog on PostgreSQL', () => {
             outcome: 'failed',
             statusCode: 503,
             error: 'exhausted',
+            response: null,
           },
         ]);
       } finally {

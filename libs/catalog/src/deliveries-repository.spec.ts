@@ -63,6 +63,7 @@ describe.each(BACKENDS)('DeliveriesRepository on %s', (backend) => {
         outcome: 'retry',
         statusCode: 503,
         error: 'receiver answered 503 (attempt 1)',
+        response: null,
       },
       {
         number: 2,
@@ -72,6 +73,7 @@ describe.each(BACKENDS)('DeliveriesRepository on %s', (backend) => {
         outcome: 'failed',
         statusCode: 404,
         error: 'receiver answered 404',
+        response: null,
       },
       {
         number: 3,
@@ -81,6 +83,7 @@ describe.each(BACKENDS)('DeliveriesRepository on %s', (backend) => {
         outcome: 'delivered',
         statusCode: 200,
         error: null,
+        response: null,
       },
     ]);
   });

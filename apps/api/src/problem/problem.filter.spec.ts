@@ -18,7 +18,6 @@ describe('isUnavailable', () => {
     ['a server starting up', withCode('the database system is starting up', '57P03')],
     ['a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
     ['a Redis command that timed out', new Error('Command timed out')],
-    ['a publish Redis did not accept', named('not accepted', 'PublishUnavailableError')],
     [
       'ioredis giving up on a command',
       named('Reached the max retries per request limit', 'MaxRetriesPerRequestError'),
