@@ -8,8 +8,15 @@ import type { Shards } from './shards';
 /** Payloads outlive the longest default retry window (15 attempts capped at 1 h) by far. */
 export const PAYLOAD_TTL_SECONDS = 7 * 24 * 3600;
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-/** Payloads of recent messages kept in this process, so deliveries made here need no Redis read. */
-const RECENT_PAYLOAD_BYTES = 32 * 1024 * 1024;
+/**
+ * Payloads of recent messages kept in this process, so deliveries made here need no Redis read: a
+ * budget of memory, counted as what a parsed payload costs on the heap (about twice its JSON, plus
+ * the objects around it), not its JSON length. Deliveries made in this process follow their publish
+ * by milliseconds, so a few seconds' worth of messages is all that helps; a delivery whose payload
+ * has gone reads it from Redis.
+ */
+const RECENT_PAYLOAD_HEAP_BYTES = 16 * 1024 * 1024;
+const payloadHeapBytes = (jsonLength: number) => 2 * jsonLength + 600;
 
 const DONE = '|done';
 
@@ -51,8 +58,8 @@ function stableJson(value: unknown): string {
  * published or read lately are also kept in memory.
  */
 export class MessageStore {
-  /** Sized by each payload's JSON length, known when it was stored or read. */
-  private readonly recent = new LRUCache<string, MessagePayload>({ maxSize: RECENT_PAYLOAD_BYTES });
+  /** Sized from each payload's JSON length, known when it was stored or read. */
+  private readonly recent = new LRUCache<string, MessagePayload>({ maxSize: RECENT_PAYLOAD_HEAP_BYTES });
 
   constructor(
     private readonly redis: RedisClient,
@@ -83,7 +90,7 @@ export class MessageStore {
 
   /** Remembers a payload this process just stored, for deliveries made here. */
   remember(payload: MessagePayload, bytes: number): void {
-    this.recent.set(payload.id, payload, { size: Math.max(1, bytes) });
+    this.recent.set(payload.id, payload, { size: payloadHeapBytes(bytes) });
   }
 
   /** Forgets a payload (a publish refused after all). */
