@@ -6,12 +6,15 @@
 // summed over the masters, Lua's own calls included), Redis memory still held (INFO memory
 // used_memory, the payload kept 7 days included), catalog rows (attempts live in their delivery's
 // row) and bytes (pg_database_size).
+// Then the step from one to two worker processes: one API process (HERALD_ROLES=api) and 1, then 2,
+// worker processes (HERALD_ROLES=worker) on the same cluster and catalog, the same closed-loop load,
+// and the delivery rate (accepted publishes / time from the start of the load to the last receipt).
 // Needs `npm run build` first (`npm run bench` runs it with the others).
 //
 //   BENCH_CONNECTIONS=16   BENCH_DURATION_S=5
 import Redis from 'ioredis';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
@@ -32,6 +35,9 @@ import {
   settle,
   startHerald,
   startHttpSink,
+  heraldDist,
+  now,
+  terminate,
   tempDir,
   untilCount,
   within,
@@ -189,6 +195,68 @@ async function step(cluster, sink, wait) {
   };
 }
 
+/** A worker-only process (HERALD_ROLES=worker) of the build, ready once it logs that it runs. */
+async function startWorker(env) {
+  const child = spawn(process.execPath, [join(heraldDist(), 'apps', 'worker', 'src', 'main.js')], {
+    env: {
+      ...process.env,
+      OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stop = defer(() => terminate(child));
+  child.stderr.resume();
+  await within(
+    120_000,
+    'a worker process to start',
+    waitForOutput(child, /herald worker running/, 'the worker'),
+  );
+  child.stdout.resume();
+  return { pid: child.pid, stop };
+}
+
+/** Delivery rate with one API process and `workers` worker processes on the cluster. */
+async function workerStep(cluster, sink, workers) {
+  const prefix = `bk${workers}`;
+  const catalog = await freshCatalog('postgres');
+  const env = {
+    REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+    HERALD_SHARDS: String(SHARDS),
+    HERALD_QUEUE_PREFIX: `{${prefix}}`,
+    DATABASE_URL: catalog.url,
+  };
+  const api = await startHerald({ kind: 'postgres', redisUrl: '', roles: 'api', env });
+  const started = [];
+  for (let i = 0; i < workers; i++) started.push(await startWorker(env));
+  await createWebhookTopic(api, TOPIC, [sink.url('/hook')]);
+  const path = `/v1/topics/${TOPIC}/messages`;
+  const target = { path, headers: { authorization: `Bearer ${api.adminKey}` } };
+  const body = JSON.stringify({ body: { order: 'ord_4711', note: 'x'.repeat(900) } });
+  await autocannonLoad({ origin: api.origin, target, body, connections: CONNECTIONS, durationS: 1 });
+  await settle(sink);
+  await sink.reset();
+  const cpu0 = started.map((w) => procCpuMs(w.pid));
+  const t0 = now();
+  const run = await autocannonLoad({
+    origin: api.origin,
+    target,
+    body,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+  });
+  await untilCount(sink, run.accepted, `${NAME} ${workers} worker(s)`);
+  const seconds = (now() - t0) / 1000;
+  const workerCpuMs = started.reduce((sum, w, i) => sum + procCpuMs(w.pid) - cpu0[i], 0) / run.accepted;
+  await settle(sink);
+  for (const w of started.reverse()) await w.stop();
+  await api.stop();
+  await catalog.drop();
+  return { rate: run.accepted / seconds, run, workerCpuMs };
+}
+
 await runBenchmark(NAME, async () => {
   const cluster = await startCluster();
   const sink = await startHttpSink();
@@ -215,5 +283,21 @@ await runBenchmark(NAME, async () => {
     `${NAME}: WAIT=0 ${fmt(off.rate)} publishes/s, WAIT=1 ${fmt(on.rate)} publishes/s, ratio ${(on.rate / off.rate).toFixed(2)} ` +
       `(3 masters + 3 replicas, ${SHARDS} shards, one process api,worker, postgres, c=${CONNECTIONS}, ${DURATION_S} s, ~1 KiB body; ` +
       `per delivery ${(off.r.total / off.r.run.accepted).toFixed(1)} Redis commands, payload key ${fmt(off.r.payload)} bytes, CPU ${off.r.heraldCpuMs.toFixed(2)} ms Herald, ${off.r.redisCpu.toFixed(3)} ms Redis masters)`,
+  );
+  const steps = [];
+  for (const workers of [1, 2]) {
+    const w = await workerStep(cluster, sink, workers);
+    log(
+      `  ${workers} worker process(es): ${fmt(w.rate)} deliveries/s (${fmt(w.run.accepted)} accepted, publish p50 ${w.run.p50} ms, ` +
+        `p99 ${w.run.p99} ms, non-2xx ${w.run.non2xx}, errors ${w.run.errors}), ${w.workerCpuMs.toFixed(2)} ms CPU per delivery in the workers`,
+    );
+    steps.push(w);
+  }
+  const [one, two] = steps;
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(', ');
+  console.log(
+    `${NAME}: workers 1 → 2: ${fmt(one.rate)} → ${fmt(two.rate)} deliveries/s, ratio ${(two.rate / one.rate).toFixed(2)} ` +
+      `(one API process, HERALD_ROLES=worker processes, ${SHARDS} shards, postgres, c=${CONNECTIONS}, ${DURATION_S} s, one subscriber per message; ` +
+      `worker CPU per delivery ${one.workerCpuMs.toFixed(2)} → ${two.workerCpuMs.toFixed(2)} ms; load ${load})`,
   );
 });

@@ -337,7 +337,7 @@ function ipc(child, what) {
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */
-async function terminate(child, graceMs = 20_000) {
+export async function terminate(child, graceMs = 20_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');

@@ -161,6 +161,7 @@ describe('benchmarks (smoke runs, tiny sizes)', () => {
       { BENCH_DURATION_S: '1', BENCH_CONNECTIONS: '2' },
       [
         /^cluster-wait: WAIT=0 [\d,]+ publishes\/s, WAIT=1 [\d,]+ publishes\/s, ratio [\d.]+ \(3 masters \+ 3 replicas, 6 shards, .*per delivery [\d.]+ Redis commands, payload key [\d,]+ bytes/,
+        /^cluster-wait: workers 1 → 2: [\d,]+ → [\d,]+ deliveries\/s, ratio [\d.]+ \(one API process, .*worker CPU per delivery [\d.]+ → [\d.]+ ms/,
       ],
       /WAIT=1: [\d,]+ publishes\/s .*non-2xx 0, errors 0\); per delivery .*catalog rows messages [\d.]+, deliveries [\d.]+/,
     ],
