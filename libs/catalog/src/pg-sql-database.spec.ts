@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './catalog-test-support';
 import { PgSqlDatabase } from './pg-sql-database';
@@ -21,13 +23,15 @@ describe('PgSqlDatabase', () => {
     try {
       const failed = sql.transaction(async (tx) => {
         const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        // The FATAL arrives on the idle connection, and the server closes its socket after it: wait for
+        // that close before the next statement (which would otherwise be the one to fail, hiding the
+        // case). Listening to the socket leaves the client's own 'error' to whatever handles it.
+        const client = (tx as unknown as { client: PoolClient & { connection: { stream: Socket } } }).client;
+        const fatal = new Promise((resolve) => client.connection.stream.once('close', resolve));
         // What a server shutdown does to every backend: FATAL 57P01, sent while this one is idle in
         // the transaction, with no statement of the pool's client waiting for it.
-        // (The second argument waits until the backend has gone, having sent its FATAL.)
         await other.query('SELECT pg_terminate_backend($1, 5000)', [rows[0].pid]);
-        // The FATAL arrives as an event of the idle connection: give the loop a moment to read it
-        // before the next statement (which would otherwise be the one to fail, hiding the case).
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await fatal;
         return tx.query('SELECT 1');
       });
       await expect(failed).rejects.toThrow(/terminat|not queryable|Connection/i);
