@@ -1,12 +1,17 @@
 import Redis from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildHerald, type HeraldBuild } from '../support/build';
+import { ADMIN_KEY, eventually, heraldEndpoint } from '../support/herald';
+import { createTopic, publish, settledCounts, subscribe } from '../support/herald-api';
 import { HeraldProcess } from '../support/herald-process';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { freePort } from '../support/servers';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * `npm start` for real: the built API entry with the workers inside, the embedded catalog in the
@@ -101,6 +106,71 @@ describe('one-process mode (npm start)', () => {
     expect(await herald.stop()).toEqual({ code: 0, signal: null });
     expect(existsSync(join(data, 'catalog', 'herald.lock'))).toBe(false);
     expect(herald.output).not.toMatch(/"level":(50|60)/); // no error or fatal log line on the way
+  });
+
+  // The workers run on a thread of their own by default (HERALD_WORKER_THREADS=1), or on the API's
+  // event loop (0): either way a message is delivered, signed, recorded and counted in the API's /metrics.
+  it.each([
+    { threads: '1', where: 'on a worker thread' },
+    { threads: '0', where: "on the API's event loop" },
+  ])('delivers $where and counts it in /metrics (HERALD_WORKER_THREADS=$threads)', async ({ threads }) => {
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const data = dataDir();
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const herald = start(
+        {
+          HERALD_DATA_DIR: data,
+          PORT: String(port),
+          REDIS_URL: inject('redisUrl'),
+          ADMIN_API_KEY: ADMIN_KEY,
+          OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+          HERALD_WORKER_THREADS: threads,
+        },
+        data,
+      );
+      await herald.ready(url);
+      await herald.waitForOutput(/"msg":"herald is running"/, 'the start-up log line');
+      const api = heraldEndpoint(url);
+      const workersStarted = herald.logLines.filter((l) => l.msg === 'workers started');
+      expect(workersStarted).toHaveLength(1);
+      expect(workersStarted[0].thread).toBe(threads === '1' ? 'worker-0' : undefined);
+
+      const topic = await createTopic(api, 'threaded');
+      const sub = await subscribe(api, topic, {
+        protocol: 'webhook',
+        endpoint: receiver.urlFor('127.0.0.1', '/hook'),
+        skipConfirmation: true,
+      });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await publish(api, topic, { body: { i } }));
+      const received = await receiver.waitFor(5);
+      const bodies = received.map((r) => (JSON.parse(r.body) as { body: { i: number } }).body.i);
+      expect(bodies.sort()).toEqual([0, 1, 2, 3, 4]);
+      for (const r of received) expect(() => new Webhook(sub.secret).verify(r.body, r.headers)).not.toThrow();
+      for (const id of ids) expect(await settledCounts(api, id)).toMatchObject({ delivered: 1, pending: 0 });
+
+      // The delivery counter lives where the deliveries are made; the API's scrape adds it up once.
+      const delivered = await eventually(async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const samples = parsePrometheusText(text);
+        const n = sampleValue(samples, 'herald_deliveries_total', {
+          protocol: 'webhook',
+          outcome: 'delivered',
+        });
+        return n === 5 ? samples : undefined;
+      }, '5 deliveries counted in /metrics');
+      expect(sampleValue(delivered, 'herald_messages_published_total')).toBe(5);
+      expect(delivered.filter((s) => s.name === 'herald_process_resident_memory_bytes')).toHaveLength(1);
+      expect(sampleValue(delivered, 'herald_dead_letters')).toBe(0);
+
+      expect(await herald.stop()).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(data, 'catalog', 'herald.lock'))).toBe(false);
+      expect(herald.output).not.toMatch(/"level":(50|60)/);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('exits non-zero naming the Redis it could not reach, without its password', async () => {

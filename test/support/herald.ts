@@ -125,6 +125,9 @@ export async function startHerald(
       WEBHOOK_BODY_TIMEOUT_MS: '2000',
       PORT: String(port),
       PUBLIC_BASE_URL: url,
+      // In this process, from the sources: the workers run on the API's event loop (the thread entry
+      // is built code; test/support/herald-process.ts runs the built Herald, with its worker thread).
+      HERALD_WORKER_THREADS: '0',
       ...env,
     }),
   ).config;

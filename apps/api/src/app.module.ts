@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '@herald/config';
 import { InfraModule } from '@herald/runtime';
-import { DeliveryModule, WorkerModule } from '@herald/delivery';
+import { DeliveryModule, WorkerModule, workerThreadCount, WorkerThreads } from '@herald/delivery';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
@@ -29,14 +29,18 @@ import { TopicsService } from './topics/topics.service';
 
 @Module({})
 export class AppModule {
-  /** The HTTP API; with the worker role the workers run in the same process. */
+  /**
+   * The HTTP API; with the worker role the workers run in the same process, on threads of their own
+   * (HERALD_WORKER_THREADS) or on the API's event loop.
+   */
   static forRoot(config: HeraldConfig, logger: Logger): DynamicModule {
+    const onThreads = workerThreadCount(config) > 0;
     return {
       module: AppModule,
       imports: [
         InfraModule.forRoot(config, logger),
         DeliveryModule,
-        ...(config.roles.has('worker') ? [WorkerModule] : []),
+        ...(config.roles.has('worker') && !onThreads ? [WorkerModule] : []),
       ],
       controllers: [
         ApiKeysController,
@@ -63,6 +67,7 @@ export class AppModule {
         SnsSubscriptionActions,
         SnsPublishActions,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        ...(onThreads ? [WorkerThreads] : []),
       ],
     };
   }

@@ -21,6 +21,11 @@ import { TopicsRepository } from './topics-repository';
 export interface CatalogOptions {
   /** Connections in the pool (PostgreSQL only). */
   poolSize?: number;
+  /**
+   * The embedded catalog's folder is locked already by this process (a worker thread opens a second
+   * connection to the catalog the process's main thread opened and holds the lock of).
+   */
+  lockHeldByProcess?: boolean;
 }
 
 /** Where a DATABASE_URL points: a PostgreSQL server, the embedded catalog's folder, or one in memory. */
@@ -79,12 +84,12 @@ export class Catalog {
       );
     }
     mkdirSync(folder, { recursive: true });
-    const lock = FolderLock.acquire(folder);
+    const lock = options.lockHeldByProcess ? null : FolderLock.acquire(folder);
     let db: SqlDatabase;
     try {
       db = SqliteSqlDatabase.open(join(folder, SQLITE_FILE));
     } catch (err) {
-      lock.release();
+      lock?.release();
       throw err;
     }
     return Catalog.start(db, lock);

@@ -76,6 +76,11 @@ export interface HeraldConfig {
   /** HERALD_SECRET_KEY (32 bytes): seals stored secrets; null: the one kept in the data folder. */
   secretKey: Buffer | null;
   roles: ReadonlySet<Role>;
+  /**
+   * With both roles in one process: the workers run on this many threads of their own beside the
+   * API's event loop (HERALD_WORKER_THREADS, default 1); 0 runs them on the API's event loop.
+   */
+  workerThreads: number;
   logLevel: string;
   logFormat: LogFormat;
   /** Where a worker-only process serves /healthz, /readyz and /metrics (0: any free port). */
@@ -309,6 +314,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     adminApiKey,
     secretKey,
     roles,
+    workerThreads: int('HERALD_WORKER_THREADS', 1, 0, 16),
     logLevel,
     logFormat,
     metricsPort: int('METRICS_PORT', 9464, 0, 65535),

@@ -7,3 +7,5 @@ export * from './channel-registry';
 export * from './links';
 export * from './start-worker-app';
 export * from './test-notification.service';
+export * from './worker-thread-protocol';
+export * from './worker-threads';

@@ -2,7 +2,7 @@ import { Catalog } from '@herald/catalog';
 import type { Protocol } from '@herald/core';
 import { Shards } from '@herald/queue';
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * What became of one delivery attempt, or of a delivery that ended without one: `retry` (failed, tried
@@ -11,6 +11,18 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * or `dead`.
  */
 export type DeliveryMetricOutcome = 'delivered' | 'retry' | 'failed' | 'dead';
+
+/** Another thread's counters and histograms, as `Registry.getMetricsAsJSON()` gives them. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/** What HeraldMetrics keeps: everything (a process), or only what a worker thread counts. */
+export interface HeraldMetricsOptions {
+  /**
+   * A worker thread beside the API's: only its own counters and histograms, which the process's
+   * registry adds to its own (the process, runtime, queue and catalog gauges are the process's).
+   */
+  countersOnly?: boolean;
+}
 
 /** The dead-letter count is a table scan: read it at most this often, whatever the scrape interval. */
 const DEAD_LETTERS_CACHE_MS = 5000;
@@ -30,13 +42,15 @@ export class HeraldMetrics {
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   private readonly httpSeconds: Histogram<'method' | 'route' | 'status'>;
   private deadLetters = { value: 0, readAt: 0 };
+  private readonly sources: (() => Promise<MetricsSnapshot>)[] = [];
 
   constructor(
     private readonly catalog: Catalog,
     shards: Shards,
+    options: HeraldMetricsOptions = {},
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    if (!options.countersOnly) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.publishedTotal = new Counter({
       name: 'herald_messages_published_total',
       help: 'Messages accepted for delivery (idempotent repeats not counted)',
@@ -75,6 +89,7 @@ export class HeraldMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    if (options.countersOnly) return;
     const deadLetterCount = () => this.deadLetterCount();
     new Gauge({
       name: 'herald_dead_letters',
@@ -151,9 +166,28 @@ export class HeraldMetrics {
     this.httpSeconds.observe(labels, seconds);
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** Adds another thread's counts (a worker thread's) to every exposition from now on. */
+  addSource(source: () => Promise<MetricsSnapshot>): void {
+    this.sources.push(source);
+  }
+
+  /** This thread's counters and histograms (what a worker thread sends the process's registry). */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /** The Prometheus text exposition of every metric, with the counts of every added source summed in. */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (this.sources.length === 0)
+      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const own = await this.snapshot();
+    const others = await Promise.all(this.sources.map((source) => source()));
+    const counted = new Set(others.flat().map((m) => m.name));
+    // Series another thread counts too are summed; the rest (process, runtime, gauges) are this one's.
+    for (const m of own) m.aggregator = counted.has(m.name) ? 'sum' : 'first';
+    for (const m of others.flat()) m.aggregator = 'sum';
+    const merged = AggregatorRegistry.aggregate([own, ...others]);
+    return { contentType: this.registry.contentType, body: await merged.metrics() };
   }
 
   private async deadLetterCount(): Promise<number> {

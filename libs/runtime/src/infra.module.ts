@@ -26,12 +26,13 @@ import { Readiness } from './readiness';
 import { openSecretBox } from './secret-key';
 import { warnAboutRedisDurability } from './redis-durability';
 import { CatalogHistory } from './catalog-history';
-import { HERALD_CONFIG, LOGGER, REDIS } from './tokens';
+import { HERALD_CONFIG, LOGGER, REDIS, WORKER_THREAD } from './tokens';
 
 /** Checks Redis at start; closes the shared connections last, after every worker and server has drained. */
 @Injectable()
 export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
+    @Inject(WORKER_THREAD) private readonly workerThread: boolean,
     @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: Catalog,
@@ -40,7 +41,8 @@ export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await warnAboutRedisDurability(this.redis, this.logger);
+    // Said once per process: the API's thread says it for a worker thread beside it.
+    if (!this.workerThread) await warnAboutRedisDurability(this.redis, this.logger);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -56,14 +58,24 @@ export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShut
  * sealed-secret and SNS signing keys, shared by the API and the workers. The catalog is opened (and
  * migrated) before anything else starts.
  */
+export interface InfraOptions {
+  /**
+   * A worker thread beside the API's (HERALD_WORKER_THREADS): it shares the process's catalog lock,
+   * counts only its own metrics (the API's registry adds them up) and serves no probes of its own.
+   */
+  workerThread?: boolean;
+}
+
 @Global()
 @Module({})
 export class InfraModule {
-  static forRoot(config: HeraldConfig, logger: Logger): DynamicModule {
+  static forRoot(config: HeraldConfig, logger: Logger, options: InfraOptions = {}): DynamicModule {
+    const thread = options.workerThread === true;
     return {
       module: InfraModule,
       providers: [
         { provide: HERALD_CONFIG, useValue: config },
+        { provide: WORKER_THREAD, useValue: thread },
         { provide: LOGGER, useValue: logger },
         {
           provide: REDIS,
@@ -80,7 +92,10 @@ export class InfraModule {
             return redis;
           },
         },
-        { provide: Catalog, useFactory: () => Catalog.open(config.databaseUrl) },
+        {
+          provide: Catalog,
+          useFactory: () => Catalog.open(config.databaseUrl, { lockHeldByProcess: thread }),
+        },
         {
           provide: Shards,
           useFactory: (redis: RedisClient) => new Shards(redis, config.queuePrefix, config.shards),
@@ -98,12 +113,13 @@ export class InfraModule {
         },
         {
           provide: HeraldMetrics,
-          useFactory: (catalog: Catalog, shards: Shards) => new HeraldMetrics(catalog, shards),
+          useFactory: (catalog: Catalog, shards: Shards) =>
+            new HeraldMetrics(catalog, shards, { countersOnly: thread }),
           inject: [Catalog, Shards],
         },
         Readiness,
         // A worker-only process has no API server: this one answers its probes and scrapes.
-        ...(config.roles.has('api') ? [] : [OperationsServer]),
+        ...(config.roles.has('api') || thread ? [] : [OperationsServer]),
         { provide: SecretBox, useFactory: () => openSecretBox(config, logger) },
         { provide: SnsArns, useValue: new SnsArns(config.sns) },
         {
@@ -118,7 +134,8 @@ export class InfraModule {
           inject: [SnsKeyring, SnsArns],
         },
         InfraLifecycle,
-        CatalogHistory,
+        // History is kept by the process's main thread (it has the worker role too).
+        ...(thread ? [] : [CatalogHistory]),
       ],
       exports: [
         HERALD_CONFIG,
