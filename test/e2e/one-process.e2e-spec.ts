@@ -132,6 +132,8 @@ describe('one-process mode (npm start)', () => {
       );
       await herald.ready(url);
       await herald.waitForOutput(/"msg":"herald is running"/, 'the start-up log line');
+      // Each thread buffers its own log lines: the worker thread's may come after the API's.
+      await herald.waitForOutput(/"msg":"workers started"/, "the workers' start-up log line");
       const api = heraldEndpoint(url);
       const workersStarted = herald.logLines.filter((l) => l.msg === 'workers started');
       expect(workersStarted).toHaveLength(1);

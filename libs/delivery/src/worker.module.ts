@@ -12,6 +12,7 @@ import { DeliveryService } from './delivery.service';
 import { FanoutService } from './fanout.service';
 import { TestNotificationService } from './test-notification.service';
 import { WorkerService } from './worker.service';
+import { workerThreadCount } from './worker-thread-protocol';
 
 /** The channel adapters, matching and publishing; the API uses them too (endpoint checks, dry-run, publish). */
 @Module({
@@ -51,6 +52,8 @@ import { WorkerService } from './worker.service';
           waitTimeoutMs: config.redisWaitTimeoutMs,
           router: (topic, message) => fanout.route(topic, message),
           counter: metrics,
+          // Only deliveries made on this event loop read the publisher's memory.
+          rememberPayloads: config.roles.has('worker') && workerThreadCount(config) === 0,
         }),
       inject: [REDIS, MessageStore, Shards, FanoutService, HERALD_CONFIG, HeraldMetrics],
     },

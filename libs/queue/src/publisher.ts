@@ -94,6 +94,11 @@ export interface PublisherOptions {
   /** Fan-out at publish for small topics; without one every message gets a fan-out job. */
   router?: PublishRouter;
   counter?: PublishCounter;
+  /**
+   * Keep what is published in the message store's memory (default true), for deliveries made on this
+   * event loop; false where the workers run elsewhere (a worker thread or process reads it from Redis).
+   */
+  rememberPayloads?: boolean;
 }
 
 interface Pending {
@@ -156,6 +161,7 @@ export class Publisher {
   private readonly router: PublishRouter | null;
   private readonly counter: PublishCounter | null;
   private readonly waitReplicas: number;
+  private readonly rememberPayloads: boolean;
   private readonly waitTimeoutMs: number;
   /** Publishes waiting for their shard's next commit. */
   private readonly queues = new Map<number, Pending[]>();
@@ -174,6 +180,7 @@ export class Publisher {
     this.router = options.router ?? null;
     this.counter = options.counter ?? null;
     this.waitReplicas = options.waitReplicas ?? 0;
+    this.rememberPayloads = options.rememberPayloads ?? true;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 500;
     for (const shard of shards.all) shard.queues.defineScript('heraldCommit', COMMIT_SCRIPT);
   }
@@ -327,7 +334,7 @@ export class Publisher {
       for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
       if (this.waitReplicas > 0) await this.replicated(keys[0], group);
       group.forEach((p, i) => {
-        if (!p.settled) this.store.remember(p.payload, payloads[i].length);
+        if (!p.settled && this.rememberPayloads) this.store.remember(p.payload, payloads[i].length);
         p.settle(null);
       });
     } catch (err) {
