@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type Page } from '../api';
 import { ErrorNote, Json, Loading, Status, Table, Time } from '../components';
 import { useInterval, useLoad } from '../hooks';
@@ -11,8 +11,14 @@ const UNSETTLED_DELIVERY = new Set(['pending', 'retrying']);
 
 export function MessagesPage({ id }: { id: string | undefined }) {
   const [typed, setTyped] = useState(id ?? '');
+  // The field follows the route's id when it changes, never at mount: the effect runs after the first
+  // paint, and resetting then would wipe what was typed in between.
+  const shownId = useRef(id);
   useEffect(() => {
-    setTyped(id ?? '');
+    if (shownId.current !== id) {
+      shownId.current = id;
+      setTyped(id ?? '');
+    }
     document.title = id ? `Message ${id} · Herald console` : 'Messages · Herald console';
   }, [id]);
   return (
