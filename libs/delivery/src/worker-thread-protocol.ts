@@ -6,11 +6,7 @@ import type { MetricsSnapshot } from '@herald/runtime';
 export type ToWorkerThread = { type: 'metrics'; id: number } | { type: 'stop' };
 
 /** What a worker thread sends the main thread. */
-export type FromWorkerThread =
-  | { type: 'ready' }
-  | { type: 'failed'; message: string }
-  | { type: 'metrics'; id: number; metrics: MetricsSnapshot }
-  | { type: 'stopped' };
+export type FromWorkerThread = { type: 'ready' } | { type: 'metrics'; id: number; metrics: MetricsSnapshot };
 
 /** What a worker thread is started with. */
 export interface WorkerThreadData {

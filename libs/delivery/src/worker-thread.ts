@@ -2,6 +2,7 @@
 // API. It opens its own Redis connections and its own connection to the process's catalog.
 import 'reflect-metadata';
 import type { HeraldConfig } from '@herald/config';
+import { describeError } from '@herald/core';
 import { createLogger, HeraldMetrics } from '@herald/runtime';
 import { parentPort, workerData } from 'node:worker_threads';
 import { startWorkerApp } from './start-worker-app';
@@ -16,13 +17,8 @@ async function main(): Promise<void> {
   const secretKey = data.config.secretKey ? Buffer.from(data.config.secretKey) : null;
   const config: HeraldConfig = { ...data.config, secretKey, roles: new Set(['worker']) };
   const logger = createLogger(config.logLevel, config.logFormat).child({ thread: `worker-${data.index}` });
-  let app;
-  try {
-    app = await startWorkerApp(config, logger, { workerThread: true });
-  } catch (err) {
-    send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  }
+  // A start-up error ends the thread: the main thread gets it as the worker's 'error' event.
+  const app = await startWorkerApp(config, logger, { workerThread: true });
   const metrics = app.get(HeraldMetrics);
   let stopping = false;
   port.on('message', (message: ToWorkerThread) => {
@@ -33,15 +29,9 @@ async function main(): Promise<void> {
     } else if (message.type === 'stop' && !stopping) {
       stopping = true;
       void app.close().then(
-        () => {
-          send({ type: 'stopped' });
-          process.exit(0);
-        },
+        () => process.exit(0),
         (err: unknown) => {
-          logger.error(
-            { err: err instanceof Error ? err.message : String(err) },
-            'worker thread did not drain',
-          );
+          logger.error({ err: describeError(err) }, 'worker thread did not drain');
           process.exit(1);
         },
       );

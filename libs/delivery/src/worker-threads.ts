@@ -93,8 +93,6 @@ export class WorkerThreads implements OnApplicationBootstrap, BeforeApplicationS
         if (message.type === 'ready') {
           ready = true;
           resolve({ worker, exited });
-        } else if (message.type === 'failed') {
-          reject(new Error(`A worker thread could not start: ${message.message}`));
         } else if (message.type === 'metrics') {
           this.pending.get(message.id)?.(message.metrics);
           this.pending.delete(message.id);
