@@ -77,7 +77,8 @@ describe('one-process mode (npm start)', () => {
     }
     expect(herald.stdout.split(key)).toHaveLength(2);
     expect(herald.stderr).not.toContain(key);
-    expect(herald.logLines.some((l) => l.msg === 'workers started')).toBe(true);
+    // The workers started (on their thread, whose buffered log lines may come after the API's).
+    await herald.waitForOutput(/"msg":"workers started"/, "the workers' start-up log line");
     // At start it says whether the Redis in use keeps accepted messages (the test Redis has no AOF).
     const redis = new Redis(inject('redisUrl'));
     const [, appendonly] = await redis.config('GET', 'appendonly');
