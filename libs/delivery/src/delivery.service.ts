@@ -14,6 +14,7 @@ import {
 } from '@herald/core';
 import {
   ChangeNotifier,
+  DELIVERY_BATCH_SIZE,
   RateLimiter,
   RetryLater,
   Shards,
@@ -62,6 +63,7 @@ export function deliveriesOf(batch: DeliveryBatchJob): NotificationJob[] {
 @Injectable()
 export class DeliveryService {
   private readonly slots = new Map<Protocol, Semaphore>();
+  private readonly gates = new Map<Protocol, Semaphore>();
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -75,9 +77,16 @@ export class DeliveryService {
     private readonly shards: Shards,
   ) {}
 
-  /** A job of `shard`'s queues: its follow-ups go to that shard, its outcomes to each message's. */
-  async handle(job: JobHandle<NotificationJob | DeliveryBatchJob>, shard: Shard): Promise<void> {
-    if (job.data.kind === 'DeliveryBatch') return this.deliverBatch(job.data, shard);
+  /**
+   * A job of `shard`'s queue for `protocol`: its follow-ups go to that shard, its outcomes to each
+   * message's.
+   */
+  async handle(
+    job: JobHandle<NotificationJob | DeliveryBatchJob>,
+    shard: Shard,
+    protocol: Protocol,
+  ): Promise<void> {
+    if (job.data.kind === 'DeliveryBatch') return this.deliverBatch(job.data, shard, protocol);
     return this.notify(job as JobHandle<NotificationJob>, shard);
   }
 
@@ -101,23 +110,48 @@ export class DeliveryService {
    * batch: receivers may see a delivery twice, as at-least-once allows, and deduplicate on
    * `webhook-id`.
    */
-  private async deliverBatch(batch: DeliveryBatchJob, shard: Shard): Promise<void> {
+  private async deliverBatch(batch: DeliveryBatchJob, shard: Shard, protocol: Protocol): Promise<void> {
     const deliveries = deliveriesOf(batch);
-    const [subscriptions, payloads] = await Promise.all([
-      this.cache.subscriptions(deliveries.map((d) => d.subscriptionId)),
-      this.cache.payloads(batch.items.map((i) => i.messageId)),
-    ]);
-    const steps = await Promise.all(
-      deliveries.map(async (data) => ({
-        data,
-        step: await this.attempt(
-          data,
-          1,
-          subscriptions.get(data.subscriptionId) ?? null,
-          payloads.get(data.messageId) ?? null,
-        ),
-      })),
-    );
+    // Admitted before anything is loaded: jobs beyond the gate hold only their ids, not subscriptions
+    // and an attempt each waiting for a send slot (100 jobs of 100 would be 10,000 of them).
+    const gate = this.batchGate(protocol);
+    await gate.acquire(deliveries.length);
+    let admitted = deliveries.length;
+    const finished = () => {
+      admitted--;
+      gate.release();
+    };
+    try {
+      const [subscriptions, payloads] = await Promise.all([
+        this.cache.subscriptions(deliveries.map((d) => d.subscriptionId)),
+        this.cache.payloads(batch.items.map((i) => i.messageId)),
+      ]);
+      const steps = await Promise.all(
+        deliveries.map(async (data) => {
+          try {
+            const step = await this.attempt(
+              data,
+              1,
+              subscriptions.get(data.subscriptionId) ?? null,
+              payloads.get(data.messageId) ?? null,
+            );
+            return { data, step };
+          } finally {
+            finished();
+          }
+        }),
+      );
+      await this.recordBatch(shard, steps);
+    } finally {
+      if (admitted > 0) gate.release(admitted);
+    }
+  }
+
+  /** A batch's outcomes, and the deliveries that must try again, in one Redis round trip. */
+  private async recordBatch(
+    shard: Shard,
+    steps: Array<{ data: NotificationJob; step: Step }>,
+  ): Promise<void> {
     const followUps = new Map<Protocol, FollowUp[]>();
     for (const { data, step } of steps) {
       if (step.next === 'done') continue;
@@ -190,6 +224,20 @@ export class DeliveryService {
       message.publishedAt,
     );
     return step;
+  }
+
+  /**
+   * The per-channel limit on first attempts taken from batch jobs and not yet made: twice the sends
+   * allowed in flight (at least one batch), so the send slots never run dry between jobs while a
+   * backlog waits in Redis rather than in memory.
+   */
+  private batchGate(protocol: Protocol): Semaphore {
+    let gate = this.gates.get(protocol);
+    if (!gate) {
+      gate = new Semaphore(Math.max(2 * this.config.concurrency[protocol], DELIVERY_BATCH_SIZE));
+      this.gates.set(protocol, gate);
+    }
+    return gate;
   }
 
   /** The per-channel limit on sends in flight in this process (`*_CONCURRENCY`). */

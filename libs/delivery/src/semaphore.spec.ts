@@ -32,4 +32,44 @@ describe('Semaphore', () => {
     await expect(sem.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await sem.run(async () => 'next')).toBe('next');
   });
+
+  it('lets weighted waiters in first come, first served, as units free up', async () => {
+    const sem = new Semaphore(10);
+    const order: string[] = [];
+    const enter = (name: string, weight: number) =>
+      sem.acquire(weight).then(() => {
+        order.push(name);
+      });
+    await enter('a', 6);
+    const b = enter('b', 6); // does not fit beside a
+    const c = enter('c', 1); // would fit, but waits its turn behind b
+    await Promise.resolve();
+    expect(order).toEqual(['a']);
+    sem.release(3); // 3 in use: b (6) fits, then c (1)
+    await Promise.all([b, c]);
+    expect(order).toEqual(['a', 'b', 'c']);
+  });
+
+  it('lets a weight above the limit in alone', async () => {
+    const sem = new Semaphore(4);
+    await sem.acquire(1);
+    let big = false;
+    const waiting = sem.acquire(9).then(() => {
+      big = true;
+    });
+    await Promise.resolve();
+    expect(big).toBe(false);
+    sem.release(1);
+    await waiting;
+    expect(big).toBe(true);
+    let small = false;
+    const after = sem.acquire(1).then(() => {
+      small = true;
+    });
+    await Promise.resolve();
+    expect(small).toBe(false);
+    sem.release(9);
+    await after;
+    expect(small).toBe(true);
+  });
 });

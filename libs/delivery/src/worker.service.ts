@@ -1,6 +1,6 @@
 import { Catalog } from '@herald/catalog';
 import type { HeraldConfig } from '@herald/config';
-import { PROTOCOLS } from '@herald/core';
+import { PROTOCOLS, type Protocol } from '@herald/core';
 import {
   CatalogRecorder,
   deliveryQueueFor,
@@ -99,7 +99,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       this.workers.push(fanoutWorker);
       for (const protocol of PROTOCOLS) {
         const name = deliveryQueueFor(protocol);
-        const worker = startWorker<DeliveryJob>(name, (job) => this.handleDelivery(job, shard), {
+        const worker = startWorker<DeliveryJob>(name, (job) => this.handleDelivery(job, shard, protocol), {
           ...common,
           concurrency: this.config.concurrency[protocol],
         });
@@ -117,10 +117,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.log.info({ queues: this.workers.length }, 'workers started');
   }
 
-  private handleDelivery(job: JobHandle<DeliveryJob>, shard: Shard): Promise<void> {
+  private handleDelivery(job: JobHandle<DeliveryJob>, shard: Shard, protocol: Protocol): Promise<void> {
     if (job.data.kind === 'SubscriptionConfirmation')
       return this.confirmations.send(job as JobHandle<ConfirmationJob>);
-    return this.delivery.handle(job as JobHandle<NotificationJob | DeliveryBatchJob>, shard);
+    return this.delivery.handle(job as JobHandle<NotificationJob | DeliveryBatchJob>, shard, protocol);
   }
 
   /** Dead-letters what BullMQ gave up on, so no accepted delivery ends nowhere. */
