@@ -1,6 +1,12 @@
 import type { HeraldConfig } from '@herald/config';
 import { randomToken } from '@herald/core';
-import { createLogger, HeraldMetrics, loadConfigOrExit, PinoNestLogger } from '@herald/runtime';
+import {
+  createLogger,
+  HeraldMetrics,
+  limitHeapGrowth,
+  loadConfigOrExit,
+  PinoNestLogger,
+} from '@herald/runtime';
 import { startWorkerApp } from '@herald/delivery';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -115,6 +121,7 @@ export function ensureAdminKey(config: HeraldConfig): { config: HeraldConfig; ge
 /** `npm start`: API and workers (per HERALD_ROLES), with a local Redis when needed. */
 export async function runHerald(env = process.env): Promise<INestApplicationContext> {
   let config = loadConfigOrExit(env);
+  limitHeapGrowth(config.heapGrowthPercent);
   const logger = createLogger(config.logLevel, config.logFormat);
   let redisChild: ChildProcess | null = null;
   try {

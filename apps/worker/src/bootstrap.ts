@@ -1,9 +1,10 @@
 import { startWorkerApp } from '@herald/delivery';
-import { createLogger, loadConfigOrExit } from '@herald/runtime';
+import { createLogger, limitHeapGrowth, loadConfigOrExit } from '@herald/runtime';
 
 /** `npm run start:worker`: a worker-only process. */
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfigOrExit();
+  limitHeapGrowth(config.heapGrowthPercent);
   const logger = createLogger(config.logLevel, config.logFormat);
   try {
     await startWorkerApp(config, logger);

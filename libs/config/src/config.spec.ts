@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       sns: { region: 'us-east-1', accountId: '000000000000' },
       publishTimeoutMs: 2000,
       cacheFreshMs: { catalog: 30_000, apiKeys: 60_000 },
+      heapGrowthPercent: 30,
     });
     expect([...c.roles]).toEqual(['api', 'worker']);
     expect(c.databaseUrl).toMatch(/\.data\/catalog$/);
@@ -47,7 +48,9 @@ describe('loadConfig', () => {
       DEAD_LETTER_RETENTION_DAYS: '365',
       CATALOG_CACHE_FRESH_MS: '1000',
       API_KEY_CACHE_FRESH_MS: '1500',
+      HERALD_HEAP_GROWTH_PERCENT: '0',
     });
+    expect(c.heapGrowthPercent).toBe(0);
     expect(c.secretKey).toEqual(Buffer.alloc(32, 0xab));
     expect(c).toMatchObject({
       sns: { region: 'eu-central-1', accountId: '123456789012' },

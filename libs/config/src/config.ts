@@ -81,6 +81,12 @@ export interface HeraldConfig {
    * API's event loop (HERALD_WORKER_THREADS, default 1); 0 runs them on the API's event loop.
    */
   workerThreads: number;
+  /**
+   * How far V8 lets a heap grow past what the last full collection kept, in percent
+   * (HERALD_HEAP_GROWTH_PERCENT, default 30); 0 leaves it to V8, which lets a busy heap grow to up
+   * to four times its live objects.
+   */
+  heapGrowthPercent: number;
   logLevel: string;
   logFormat: LogFormat;
   /** Where a worker-only process serves /healthz, /readyz and /metrics (0: any free port). */
@@ -315,6 +321,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     secretKey,
     roles,
     workerThreads: int('HERALD_WORKER_THREADS', 1, 0, 16),
+    heapGrowthPercent: int('HERALD_HEAP_GROWTH_PERCENT', 30, 0, 300),
     logLevel,
     logFormat,
     metricsPort: int('METRICS_PORT', 9464, 0, 65535),

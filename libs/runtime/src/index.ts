@@ -7,3 +7,4 @@ export * from './readiness';
 export * from './operations-server';
 export * from './secret-key';
 export * from './redis-durability';
+export * from './heap-growth';
