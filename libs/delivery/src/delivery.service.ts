@@ -4,6 +4,7 @@ import type { HeraldConfig } from '@herald/config';
 import {
   deliveryIdFor,
   newId,
+  PROTOCOLS,
   resolveDeliveryPolicy,
   retryDelayMs,
   type DeliveryOutcome,
@@ -62,8 +63,14 @@ export function deliveriesOf(batch: DeliveryBatchJob): NotificationJob[] {
  */
 @Injectable()
 export class DeliveryService {
-  private readonly slots = new Map<Protocol, Semaphore>();
-  private readonly gates = new Map<Protocol, Semaphore>();
+  /** Per channel: the sends in flight in this process (`*_CONCURRENCY`). */
+  private readonly slots: ReadonlyMap<Protocol, Semaphore>;
+  /**
+   * Per channel: first attempts taken from batch jobs and not yet made, twice the sends allowed in
+   * flight (at least one batch), so the send slots never run dry between jobs while a backlog waits
+   * in Redis rather than in memory.
+   */
+  private readonly gates: ReadonlyMap<Protocol, Semaphore>;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -75,7 +82,13 @@ export class DeliveryService {
     private readonly limiter: RateLimiter,
     private readonly metrics: HeraldMetrics,
     private readonly shards: Shards,
-  ) {}
+  ) {
+    const { concurrency } = config;
+    this.slots = new Map(PROTOCOLS.map((p) => [p, new Semaphore(concurrency[p])]));
+    this.gates = new Map(
+      PROTOCOLS.map((p) => [p, new Semaphore(Math.max(2 * concurrency[p], DELIVERY_BATCH_SIZE))]),
+    );
+  }
 
   /**
    * A job of `shard`'s queue for `protocol`: its follow-ups go to that shard, its outcomes to each
@@ -114,37 +127,36 @@ export class DeliveryService {
     const deliveries = deliveriesOf(batch);
     // Admitted before anything is loaded: jobs beyond the gate hold only their ids, not subscriptions
     // and an attempt each waiting for a send slot (100 jobs of 100 would be 10,000 of them).
-    const gate = this.batchGate(protocol);
+    const gate = this.gates.get(protocol)!;
     await gate.acquire(deliveries.length);
-    let admitted = deliveries.length;
-    const finished = () => {
-      admitted--;
-      gate.release();
-    };
+    let subscriptions: Map<string, Subscription>;
+    let payloads: Map<string, MessagePayload>;
     try {
-      const [subscriptions, payloads] = await Promise.all([
+      [subscriptions, payloads] = await Promise.all([
         this.cache.subscriptions(deliveries.map((d) => d.subscriptionId)),
         this.cache.payloads(batch.items.map((i) => i.messageId)),
       ]);
-      const steps = await Promise.all(
-        deliveries.map(async (data) => {
-          try {
-            const step = await this.attempt(
-              data,
-              1,
-              subscriptions.get(data.subscriptionId) ?? null,
-              payloads.get(data.messageId) ?? null,
-            );
-            return { data, step };
-          } finally {
-            finished();
-          }
-        }),
-      );
-      await this.recordBatch(shard, steps);
-    } finally {
-      if (admitted > 0) gate.release(admitted);
+    } catch (err) {
+      gate.release(deliveries.length);
+      throw err;
     }
+    // Every attempt gives its unit back as it ends, so the next job's attempts queue up behind it.
+    const steps = await Promise.all(
+      deliveries.map(async (data) => {
+        try {
+          const step = await this.attempt(
+            data,
+            1,
+            subscriptions.get(data.subscriptionId) ?? null,
+            payloads.get(data.messageId) ?? null,
+          );
+          return { data, step };
+        } finally {
+          gate.release();
+        }
+      }),
+    );
+    await this.recordBatch(shard, steps);
   }
 
   /** A batch's outcomes, and the deliveries that must try again, in one Redis round trip. */
@@ -210,7 +222,7 @@ export class DeliveryService {
     const wait = await this.throttleWait(adapter, request, sub, policy);
     if (wait > 0) return { next: 'postpone', delayMs: wait, events: [], protocol: sub.protocol };
 
-    const { outcome, durationMs } = await this.sendSlot(sub.protocol).run(async () => {
+    const { outcome, durationMs } = await this.slots.get(sub.protocol)!.run(async () => {
       const started = performance.now();
       const result = await safeSend(adapter, request);
       return { outcome: result, durationMs: Math.round(performance.now() - started) };
@@ -224,30 +236,6 @@ export class DeliveryService {
       message.publishedAt,
     );
     return step;
-  }
-
-  /**
-   * The per-channel limit on first attempts taken from batch jobs and not yet made: twice the sends
-   * allowed in flight (at least one batch), so the send slots never run dry between jobs while a
-   * backlog waits in Redis rather than in memory.
-   */
-  private batchGate(protocol: Protocol): Semaphore {
-    let gate = this.gates.get(protocol);
-    if (!gate) {
-      gate = new Semaphore(Math.max(2 * this.config.concurrency[protocol], DELIVERY_BATCH_SIZE));
-      this.gates.set(protocol, gate);
-    }
-    return gate;
-  }
-
-  /** The per-channel limit on sends in flight in this process (`*_CONCURRENCY`). */
-  private sendSlot(protocol: Protocol): Semaphore {
-    let slot = this.slots.get(protocol);
-    if (!slot) {
-      slot = new Semaphore(this.config.concurrency[protocol]);
-      this.slots.set(protocol, slot);
-    }
-    return slot;
   }
 
   /** Milliseconds to wait for the subscription's and the provider's throttles (0: send now). */

@@ -9,5 +9,5 @@ import { setFlagsFromString } from 'node:v8';
  * start, before the heaps fill.
  */
 export function limitHeapGrowth(percent: number): void {
-  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${Math.round(percent)}`);
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
