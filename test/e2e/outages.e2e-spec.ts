@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildHerald, type HeraldBuild } from '../support/build';
+import { Conditions } from '../support/conditions';
 import { eventually } from '../support/herald';
 import { HeraldProcess } from '../support/herald-process';
 import { parsePrometheusText } from '../support/prometheus-text';
@@ -105,7 +106,7 @@ class Load {
   private next = 0;
   private running = true;
   private readonly loops: Array<Promise<void>>;
-  private readonly waiters = new Set<() => void>();
+  private readonly conditions = new Conditions();
 
   constructor(
     private readonly send: (seq: number) => Promise<Answer>,
@@ -118,7 +119,7 @@ class Load {
   private async loop(): Promise<void> {
     while (this.running) {
       this.answers.push(await this.send(this.next++));
-      for (const w of [...this.waiters]) w();
+      this.conditions.changed();
       await delay(this.gapMs);
     }
   }
@@ -129,20 +130,11 @@ class Load {
   }
 
   until(test: (answers: Answer[]) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${summarise(this.answers)}`));
-      }, timeoutMs);
-      const check = () => {
-        if (!test(this.answers)) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.conditions.until(
+      () => test(this.answers),
+      () => `timed out after ${timeoutMs} ms waiting for ${what}: ${summarise(this.answers)}`,
+      timeoutMs,
+    );
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { buildHerald, type HeraldBuild } from './build';
+import { Conditions } from './conditions';
 import {
   ADMIN_KEY,
   createTestDatabase,
@@ -157,7 +158,7 @@ export class PublishLoad {
   private seq = 0;
   private stopped = false;
   private readonly loops: Array<Promise<void>>;
-  private readonly waiters = new Set<() => void>();
+  private readonly conditions = new Conditions();
 
   /** `urls`: the API processes, in turn. */
   constructor(
@@ -176,20 +177,11 @@ export class PublishLoad {
 
   /** Resolves once `until()` holds after some answer (checked after each one). */
   async waitFor(what: string, until: () => boolean, timeoutMs = 60_000): Promise<void> {
-    if (until()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`gave up waiting for ${what} after ${timeoutMs} ms (${this.summary()})`));
-      }, timeoutMs);
-      const check = () => {
-        if (!until()) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      this.waiters.add(check);
-    });
+    await this.conditions.until(
+      until,
+      () => `gave up waiting for ${what} after ${timeoutMs} ms (${this.summary()})`,
+      timeoutMs,
+    );
   }
 
   /** Resolves once `n` more publishes than now were accepted. */
@@ -242,7 +234,7 @@ export class PublishLoad {
         };
       }
       this.requests.push(r);
-      for (const w of [...this.waiters]) w();
+      this.conditions.changed();
       // A refused publish is answered at once while Redis is unreachable: do not spin on it.
       if (r.status !== 202) await new Promise((resolve) => setTimeout(resolve, 50));
     }
