@@ -121,4 +121,24 @@ describe('CatalogCache', () => {
     await cache.subscriptions(['sub_a']);
     expect(reads).toHaveLength(3);
   });
+
+  it('compiles a filter policy once per version of its subscription, and none for one without', () => {
+    const cache = cacheOver(fakeCatalog().catalog);
+    const sub = (updatedAt: number, filterPolicy: Record<string, unknown> | null) =>
+      ({
+        id: 'sub_f',
+        filterPolicy,
+        filterPolicyScope: 'attributes',
+        updatedAt: new Date(updatedAt),
+      }) as unknown as Subscription;
+    const first = cache.filter(sub(1, { kind: ['order'] }));
+    expect(first?.matches({ attributes: { kind: 'order' }, body: '' })).toBe(true);
+    expect(cache.filter(sub(1, { kind: ['order'] }))).toBe(first);
+    // Edited: compiled again, from the new policy.
+    const second = cache.filter(sub(2, { kind: ['refund'] }));
+    expect(second).not.toBe(first);
+    expect(second?.matches({ attributes: { kind: 'order' }, body: '' })).toBe(false);
+    // The policy removed: nothing to match with, whatever was compiled before.
+    expect(cache.filter(sub(3, null))).toBeNull();
+  });
 });

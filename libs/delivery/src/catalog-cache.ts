@@ -36,9 +36,9 @@ export class CatalogCache implements OnModuleInit {
   private readonly routeEntries: RefreshingCache<TopicRoutes>;
   /** Stale subscriptions being read again in the background. */
   private readonly refreshing = new Set<string>();
-  private readonly filters = new LRUCache<string, { version: number; compiled: CompiledFilterPolicy | null }>(
-    { max: 50_000 },
-  );
+  private readonly filters = new LRUCache<string, { version: number; compiled: CompiledFilterPolicy }>({
+    max: 50_000,
+  });
 
   constructor(
     private readonly catalog: Catalog,
@@ -162,10 +162,13 @@ export class CatalogCache implements OnModuleInit {
 
   /** The subscription's compiled filter policy, compiled once per version; null when it has none. */
   filter(sub: Subscription): CompiledFilterPolicy | null {
+    // Most subscriptions have none: they take no entry (a 100,000-subscription fan-out would fill the
+    // cache with nulls and push out the policies that are worth keeping).
+    if (!sub.filterPolicy) return null;
     const version = sub.updatedAt.getTime();
     const hit = this.filters.get(sub.id);
     if (hit && hit.version === version) return hit.compiled;
-    const compiled = sub.filterPolicy ? this.compile(sub) : null;
+    const compiled = this.compile(sub);
     this.filters.set(sub.id, { version, compiled });
     return compiled;
   }
