@@ -113,6 +113,7 @@ describe('one-process mode (npm start)', () => {
   // event loop (0): either way a message is delivered, signed, recorded and counted in the API's /metrics.
   it.each([
     { threads: '1', where: 'on a worker thread' },
+    { threads: '2', where: 'on two worker threads' },
     { threads: '0', where: "on the API's event loop" },
   ])('delivers $where and counts it in /metrics (HERALD_WORKER_THREADS=$threads)', async ({ threads }) => {
     const receiver = await new WebhookReceiver().start();
@@ -133,12 +134,15 @@ describe('one-process mode (npm start)', () => {
       );
       await herald.ready(url);
       await herald.waitForOutput(/"msg":"herald is running"/, 'the start-up log line');
-      // Each thread buffers its own log lines: the worker thread's may come after the API's.
-      await herald.waitForOutput(/"msg":"workers started"/, "the workers' start-up log line");
+      const count = Math.max(1, Number(threads));
+      // Each thread buffers its own log lines: the worker threads' may come after the API's.
+      const started = Array.from({ length: count }, () => '"msg":"workers started"').join('[\\s\\S]*');
+      await herald.waitForOutput(new RegExp(started), "the workers' start-up log lines");
       const api = heraldEndpoint(url);
       const workersStarted = herald.logLines.filter((l) => l.msg === 'workers started');
-      expect(workersStarted).toHaveLength(1);
-      expect(workersStarted[0].thread).toBe(threads === '1' ? 'worker-0' : undefined);
+      expect(workersStarted.map((l) => l.thread).sort()).toEqual(
+        threads === '0' ? [undefined] : Array.from({ length: count }, (_, i) => `worker-${i}`),
+      );
 
       const topic = await createTopic(api, 'threaded');
       const sub = await subscribe(api, topic, {

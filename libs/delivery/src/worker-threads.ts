@@ -54,9 +54,13 @@ export class WorkerThreads implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.run(workerThreadEntry());
+  }
+
+  /** Starts the configured threads from `entry` (the built worker-thread.js; a test gives its own). */
+  async run(entry: string | null): Promise<void> {
     const count = workerThreadCount(this.config);
     if (count === 0) return;
-    const entry = workerThreadEntry();
     if (!entry)
       throw new Error(
         'HERALD_WORKER_THREADS runs the built code (npm run build); set HERALD_WORKER_THREADS=0 to run ' +
