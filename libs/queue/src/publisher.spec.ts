@@ -100,11 +100,24 @@ describe('Publisher', () => {
     const retried = await publisher.publish('orders', input, 'key-crash');
     expect(retried.messageId).toBe(orphan);
     expect(await redis.exists(store.payloadKey(orphan))).toBe(1);
-    expect(await queues.queue(FANOUT_QUEUE).getJob(orphan)).toBeTruthy();
+    const waiting = await queues.queue(FANOUT_QUEUE).getWaiting();
+    expect(waiting.filter((j) => (j.data as { messageId?: string }).messageId === orphan)).toHaveLength(1);
     expect(await publisher.publish('orders', input, 'key-crash')).toEqual({
       messageId: orphan,
       duplicate: true,
     });
+  });
+
+  it('finishes a keyed publish whose first commit Redis ran too late (its job ids left as tombstones)', async () => {
+    // What a late commit leaves behind: the key bound to the message, its fan-out job id a tombstone.
+    const refused = 'msg_01JD00000000000000000000YY';
+    expect(await store.claimIdempotencyKey('orders', 'key-late', refused)).toEqual({ state: 'new' });
+    const fanout = queues.queue(FANOUT_QUEUE);
+    await redis.hset(fanout.toKey(refused), 'withdrawn', '1');
+    const retried = await publisher.publish('orders', input, 'key-late');
+    expect(retried.messageId).toBe(refused);
+    const waiting = await fanout.getWaiting();
+    expect(waiting.filter((j) => (j.data as { messageId?: string }).messageId === refused)).toHaveLength(1);
   });
 
   it('refuses at once, and commits nothing, while Redis is unreachable', async () => {

@@ -106,6 +106,11 @@ interface Pending {
   payload: MessagePayload;
   route: PublishRoute | null;
   idempotency: { key: string; value: string } | null;
+  /**
+   * Finishing a keyed publish whose first attempt was not committed: a commit Redis ran too late left
+   * its job ids as tombstones, so this one's fan-out job must not reuse the message's id.
+   */
+  resumed: boolean;
   /** Local time by which Redis must have applied the commit; later it applies nothing. */
   deadline: number;
   settle: (err: Error | null) => void;
@@ -192,6 +197,7 @@ export class Publisher {
     const shard = idempotencyKey ? this.store.idempotencyShard(topic, idempotencyKey) : this.shards.rotate();
     let messageId = this.shards.newMessageId(shard);
     let duplicate = false;
+    let resumed = false;
     let idempotency: Pending['idempotency'] = null;
     if (idempotencyKey) {
       const fingerprint = requestFingerprint(input);
@@ -205,6 +211,7 @@ export class Publisher {
         // The first publish with this key was not committed (it died, or was refused): finish it.
         messageId = claim.messageId;
         duplicate = true;
+        resumed = true;
       }
       idempotency = {
         key: this.store.idempotencyKey(topic, idempotencyKey),
@@ -221,7 +228,7 @@ export class Publisher {
       publishedAt: new Date(started).toISOString(),
     };
     const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
-    await this.commit({ shard, payload, route, idempotency, deadline: started + this.timeoutMs });
+    await this.commit({ shard, payload, route, idempotency, resumed, deadline: started + this.timeoutMs });
     if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
   }
@@ -382,7 +389,9 @@ export class Publisher {
       if (!p.route) {
         const fanout = shard.queues.queue(FANOUT_QUEUE);
         const data = { messageId: p.payload.id, topic: p.payload.topic };
-        jobs.push(new Job(fanout, 'fanout', data, FANOUT_JOB_OPTIONS, p.payload.id));
+        // Named after the message, but for a resumed publish: its first commit may have left a tombstone.
+        const jobId = p.resumed ? `${p.payload.id}-${ulid()}` : p.payload.id;
+        jobs.push(new Job(fanout, 'fanout', data, FANOUT_JOB_OPTIONS, jobId));
         continue;
       }
       for (const [protocol, subscriptionIds] of p.route.deliveries) {
