@@ -42,6 +42,8 @@ interface Answer {
   contentType: string | null;
   retryAfter: string | null;
   messageId: string | null;
+  /** The answer's `duplicate` (a keyed publish whose key was seen before), when it has one. */
+  duplicate: boolean | null;
   /** The answer's body. */
   text: string;
   detail: string;
@@ -56,12 +58,16 @@ async function ask(
   method: string,
   path: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<Answer> {
   const startedAt = Date.now();
   const answer = (status: Answer['status'], res?: Response, text = ''): Answer => {
     let messageId: string | null = null;
+    let duplicate: boolean | null = null;
     try {
-      messageId = (JSON.parse(text) as { messageId?: string }).messageId ?? null;
+      const parsed = JSON.parse(text) as { messageId?: string; duplicate?: boolean };
+      messageId = parsed.messageId ?? null;
+      duplicate = parsed.duplicate ?? null;
     } catch {
       // not JSON
     }
@@ -76,6 +82,7 @@ async function ask(
       contentType: res?.headers.get('content-type') ?? null,
       retryAfter: res?.headers.get('retry-after') ?? null,
       messageId,
+      duplicate,
       text,
       detail: text.slice(0, 300),
     };
@@ -86,6 +93,7 @@ async function ask(
       headers: {
         authorization: `Bearer ${key}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
@@ -257,13 +265,94 @@ describe('outages: Redis and PostgreSQL stopped and restarted under publish load
     secrets.push(sub.body.secret as string);
   }
 
+  /** Publishes `{ seq }`, with the `Idempotency-Key` `keyPrefix` + seq when a prefix is given. */
+  function publishSeq(url: string, topic: string, key: string, seq: number, keyPrefix?: string) {
+    const headers: Record<string, string> = keyPrefix ? { 'idempotency-key': `${keyPrefix}${seq}` } : {};
+    return ask(url, key, 'publish', seq, 'POST', `/v1/topics/${topic}/messages`, { body: { seq } }, headers);
+  }
+
   /** Four publishers, each publishing `{ seq }` then the next, 20 ms apart. */
-  function publishLoad(url: string, topic: string, key: string): Load {
-    return new Load(
-      (seq) => ask(url, key, 'publish', seq, 'POST', `/v1/topics/${topic}/messages`, { body: { seq } }),
-      4,
-      20,
+  function publishLoad(url: string, topic: string, key: string, keyPrefix?: string): Load {
+    return new Load((seq) => publishSeq(url, topic, key, seq, keyPrefix), 4, 20);
+  }
+
+  /**
+   * A private Redis that keeps what it acknowledged (AOF), Herald on it with a signed webhook
+   * subscription to `topic`, and the publish load on it (keyed when `keyPrefix` is given), once it has
+   * had 40 publishes accepted.
+   */
+  async function publishingOnDurableRedis(topic: string, keyPrefix?: string) {
+    const redis = await startRedis({ durable: true });
+    servers.push(redis);
+    const { receiver, secrets } = await signedReceiver();
+    const { proc, url } = await startHerald({ REDIS_URL: redis.url });
+    await topicWithWebhook(url, topic, receiver, secrets);
+    const load = publishLoad(url, topic, ADMIN_KEY, keyPrefix);
+    await load.until((a) => count(a, 202) >= 40, '40 publishes accepted before the outages');
+    return { redis, receiver, proc, url, load };
+  }
+
+  /**
+   * One Redis outage under `load`: `stop`, then at least `minMs` and eight answers, then `start`, then
+   * 20 publishes accepted again. Every publish started during it must be a timely 503.
+   */
+  async function redisOutage(
+    load: Load,
+    what: string,
+    stop: () => Promise<void>,
+    start: () => Promise<void>,
+    minMs = 0,
+  ) {
+    const from = Date.now();
+    await stop();
+    await Promise.all([
+      delay(minMs),
+      load.until(
+        () => load.startedFrom(from).length >= 8,
+        `eight publishes answered while Redis is ${what}`,
+        20_000,
+      ),
+    ]);
+    const endingAt = Date.now();
+    await start();
+    await load.until(
+      () => count(load.startedFrom(endingAt), 202) >= 20,
+      `publishes accepted again after Redis was ${what}`,
     );
+    const during = load.startedFrom(from, endingAt);
+    for (const a of during) expectTimely503(a, PUBLISH_ANSWER_LIMIT_MS);
+    expect(count(during, 503)).toBeGreaterThanOrEqual(8);
+    const recoveredMs = load.startedFrom(endingAt).find((a) => a.status === 202)!.answeredAt - endingAt;
+    return { from, ms: endingAt - from, during, recoveredMs };
+  }
+
+  /**
+   * Under `load`: Redis hung (SIGSTOP) and resumed, then killed (SIGKILL) for at least 3 s and started
+   * again on its port and AOF; then the load stops. Every refusal, around the outages too, was a timely
+   * 503: none hung, none was a 500.
+   */
+  async function redisOutages(redis: ControllableServer, load: Load) {
+    // a. Redis hangs: connections stay open, nothing is answered.
+    const hung = await redisOutage(
+      load,
+      'hung',
+      () => redis.pause(),
+      () => redis.resume(),
+    );
+    // b. Redis is killed, then started again on the same port and data folder.
+    const down = await redisOutage(
+      load,
+      'down',
+      () => redis.kill('SIGKILL'),
+      () => redis.restart(),
+      3000,
+    );
+    await load.stop();
+    for (const a of load.answers) if (a.status !== 202) expectTimely503(a, PUBLISH_ANSWER_LIMIT_MS);
+    const summary =
+      `hung (SIGSTOP ${hung.ms} ms): ${summarise(hung.during)}, accepted again ${hung.recoveredMs} ms after SIGCONT; ` +
+      `killed (${down.ms} ms): ${summarise(down.during)}, accepted again ${down.recoveredMs} ms after the restart began`;
+    return { outagesFrom: [hung.from, down.from], summary };
   }
 
   /**
@@ -312,7 +401,7 @@ describe('outages: Redis and PostgreSQL stopped and restarted under publish load
    */
   async function expectAcceptedDeliveredOnly(
     url: string,
-    load: Load,
+    load: Pick<Load, 'answers'>,
     receiver: WebhookReceiver,
     outagesFrom: number[] = [],
   ): Promise<{ duplicates: number; inDoubtDelivered: number }> {
@@ -365,74 +454,63 @@ describe('outages: Redis and PostgreSQL stopped and restarted under publish load
     'Redis hung (SIGSTOP) and killed (SIGKILL, restarted on its port and AOF): 503s in time, recovery by itself, every 202 delivered and nothing refused during the outage',
     { timeout: 120_000 },
     async () => {
-      const redis = await startRedis({ durable: true });
-      servers.push(redis);
-      const { receiver, secrets } = await signedReceiver();
-      const { proc, url } = await startHerald({ REDIS_URL: redis.url });
+      const { redis, receiver, proc, url, load } = await publishingOnDurableRedis('redis-outage');
       // The private Redis keeps what it acknowledged: no durability warning at start.
       expect(proc.logLines.filter((l) => /appendonly|maxmemory-policy/.test(String(l.msg)))).toEqual([]);
-      await topicWithWebhook(url, 'redis-outage', receiver, secrets);
-      const load = publishLoad(url, 'redis-outage', ADMIN_KEY);
-      await load.until((a) => count(a, 202) >= 40, '40 publishes accepted before the outages');
-
-      // a. Redis hangs: connections stay open, nothing is answered.
-      const pausedAt = Date.now();
-      await redis.pause();
-      await load.until(
-        () => load.startedFrom(pausedAt).length >= 8,
-        'eight publishes answered while Redis hangs',
-        20_000,
-      );
-      const resumingAt = Date.now();
-      await redis.resume();
-      await load.until(
-        () => count(load.startedFrom(resumingAt), 202) >= 20,
-        'publishes accepted again after SIGCONT',
-      );
-      const hung = load.startedFrom(pausedAt, resumingAt);
-      for (const a of hung) expectTimely503(a, PUBLISH_ANSWER_LIMIT_MS);
-      const recoveredA = load.startedFrom(resumingAt).find((a) => a.status === 202)!.answeredAt - resumingAt;
-
-      // b. Redis is killed, then started again on the same port and data folder.
-      const killedAt = Date.now();
-      await redis.kill('SIGKILL');
-      await Promise.all([
-        delay(3000),
-        load.until(
-          () => load.startedFrom(killedAt).length >= 8,
-          'eight publishes answered while Redis is down',
-          20_000,
-        ),
-      ]);
-      const restartingAt = Date.now();
-      await redis.restart();
-      await load.until(
-        () => count(load.startedFrom(restartingAt), 202) >= 20,
-        'publishes accepted again after the restart',
-      );
-      const down = load.startedFrom(killedAt, restartingAt);
-      for (const a of down) expectTimely503(a, PUBLISH_ANSWER_LIMIT_MS);
-      const recoveredB =
-        load.startedFrom(restartingAt).find((a) => a.status === 202)!.answeredAt - restartingAt;
-      await load.stop();
-
-      // Every answer, around the outages too, was a 202 or a timely 503: none hung, none was a 500.
-      for (const a of load.answers) if (a.status !== 202) expectTimely503(a, PUBLISH_ANSWER_LIMIT_MS);
-      expect(count(hung, 503)).toBeGreaterThanOrEqual(8);
-      expect(count(down, 503)).toBeGreaterThanOrEqual(8);
+      const outages = await redisOutages(redis, load);
       expect(proc.running).toBe(true);
 
-      const { duplicates, inDoubtDelivered } = await expectAcceptedDeliveredOnly(url, load, receiver, [
-        pausedAt,
-        killedAt,
-      ]);
+      const { duplicates, inDoubtDelivered } = await expectAcceptedDeliveredOnly(
+        url,
+        load,
+        receiver,
+        outages.outagesFrom,
+      );
       const refusals = load.answers.filter((a) => a.status !== 202);
       report.push(
-        `Redis: ${load.answers.length} publishes: ${summarise(load.answers)}; ` +
-          `hung (SIGSTOP ${resumingAt - pausedAt} ms): ${summarise(hung)}, accepted again ${recoveredA} ms after SIGCONT; ` +
-          `killed (${restartingAt - killedAt} ms): ${summarise(down)}, accepted again ${recoveredB} ms after the restart began; ` +
+        `Redis: ${load.answers.length} publishes: ${summarise(load.answers)}; ${outages.summary}; ` +
           `slowest refusal ${maxMs(refusals)} ms; duplicates delivered ${duplicates}; ` +
           `refused and delivered: ${inDoubtDelivered}, each in flight as an outage began, none started during one`,
+      );
+    },
+  );
+
+  it(
+    'Redis hung and killed under keyed publishes: each publish refused with a 503 and retried with its Idempotency-Key is delivered once, as the message its retry names',
+    { timeout: 120_000 },
+    async () => {
+      const topic = 'redis-outage-keyed';
+      const keyPrefix = `seq-${randomBytes(4).toString('hex')}-`;
+      const { redis, receiver, proc, url, load } = await publishingOnDurableRedis(topic, keyPrefix);
+      const outages = await redisOutages(redis, load);
+      expect(proc.running).toBe(true);
+      // With keys, too: what was refused is not delivered, but for a commit in flight as an outage began.
+      await expectAcceptedDeliveredOnly(url, load, receiver, outages.outagesFrom);
+
+      // The client does what a 503 asks: the same request again, with the same key.
+      const refused = load.answers.filter((a) => a.status !== 202);
+      const deliveredBefore = new Map(received(receiver).map((r) => [r.seq, r.messageId]));
+      const retries: Answer[] = [];
+      for (const a of refused) retries.push(await publishSeq(url, topic, ADMIN_KEY, a.seq, keyPrefix));
+      for (const r of retries) expect(r.status, `retry of #${r.seq}: ${r.detail}`).toBe(202);
+      // A publish Redis applied before it stopped answering comes back as that message, not a new one.
+      const appliedBefore = retries.filter((r) => deliveredBefore.has(r.seq));
+      for (const r of appliedBefore) {
+        expect(r.duplicate, `retry of #${r.seq}`).toBe(true);
+        expect(r.messageId, `retry of #${r.seq}`).toBe(deliveredBefore.get(r.seq));
+      }
+
+      // Now every seq was answered 202 once: each reaches the receiver as the message that answer named.
+      const answered = [...load.answers.filter((a) => a.status === 202), ...retries];
+      const { duplicates } = await expectAcceptedDeliveredOnly(url, { answers: answered }, receiver);
+      const got = received(receiver);
+      expect(new Set(got.map((r) => r.seq)).size).toBe(load.answers.length);
+      expect(new Set(got.map((r) => r.messageId)).size).toBe(load.answers.length);
+      report.push(
+        `Redis, keyed publishes: ${load.answers.length} publishes, ${refused.length} refused and retried with their key ` +
+          `(${count(retries, 202)} answered 202, ${retries.filter((r) => r.duplicate).length} of them duplicate: true; ` +
+          `${appliedBefore.length} had been applied just before Redis stopped answering and were delivered once, ` +
+          `as the message their retry named); one message per publish; redeliveries of a message ${duplicates}`,
       );
     },
   );
