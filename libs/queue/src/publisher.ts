@@ -197,7 +197,6 @@ export class Publisher {
     const shard = idempotencyKey ? this.store.idempotencyShard(topic, idempotencyKey) : this.shards.rotate();
     let messageId = this.shards.newMessageId(shard);
     let duplicate = false;
-    let resumed = false;
     let idempotency: Pending['idempotency'] = null;
     if (idempotencyKey) {
       const fingerprint = requestFingerprint(input);
@@ -211,7 +210,6 @@ export class Publisher {
         // The first publish with this key was not committed (it died, or was refused): finish it.
         messageId = claim.messageId;
         duplicate = true;
-        resumed = true;
       }
       idempotency = {
         key: this.store.idempotencyKey(topic, idempotencyKey),
@@ -228,6 +226,8 @@ export class Publisher {
       publishedAt: new Date(started).toISOString(),
     };
     const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
+    // A key seen before that gets this far was never committed: this publish resumes it.
+    const resumed = duplicate;
     await this.commit({ shard, payload, route, idempotency, resumed, deadline: started + this.timeoutMs });
     if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
