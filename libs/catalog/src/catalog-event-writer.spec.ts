@@ -319,6 +319,39 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
     });
   });
 
+  it('stores each kind of JSON body, attributes and per-protocol bodies as published', async () => {
+    const bodies: unknown[] = [
+      null,
+      'plain text',
+      0,
+      12.5,
+      false,
+      [],
+      [1, 'two', null],
+      { a: { b: [true] } },
+    ];
+    const messages = bodies.map((body) =>
+      messagePayload(topic, {
+        body,
+        subject: null,
+        attributes: { kind: typeof body, n: 1 },
+        bodyByProtocol: { email: 'for email', sms: null },
+      }),
+    );
+    await catalog.applyEvents(
+      messages.map((message) => ({ type: 'message', message, matched: 0, filteredOut: 0 })),
+    );
+    for (const message of messages) {
+      const stored = await catalog.messages.getPayload(message.id);
+      expect(stored).toMatchObject({
+        body: message.body,
+        subject: null,
+        attributes: message.attributes,
+        bodyByProtocol: { email: 'for email', sms: null },
+      });
+    }
+  });
+
   it('stores text PostgreSQL would refuse (NUL, lone surrogates) instead of failing the batch', async () => {
     const message = messagePayload(topic, {
       subject: 'nul\u0000here',

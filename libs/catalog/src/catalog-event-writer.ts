@@ -20,7 +20,7 @@ import {
 } from './delivery-state';
 import { DELIVERY_STATE_COLUMNS, toDeliveryState, type DeliveryStateRow } from './row-mappers';
 import { BACKGROUND_STATEMENT_TIMEOUT_MS, type SqlClient } from './sql-client';
-import { jsonParam, recordset, sqlState, type RecordsetColumn } from './sql-values';
+import { jsonParam, recordset, rowValues, sqlState, type RecordsetColumn } from './sql-values';
 
 /** Deadlock or serialization failure: batches from several writers touched the same rows. */
 const RETRYABLE_STATES = new Set(['40P01', '40001']);
@@ -196,32 +196,56 @@ const MESSAGE_COLUMNS: readonly RecordsetColumn[] = [
   ['filtered_out', 'int'],
 ];
 
-async function upsertMessages(sql: SqlClient, events: MessageEvent[]): Promise<void> {
-  // The last event of a message wins (a resumed fan-out's counts), and it is the only one inserted.
-  const last = new Map<string, { e: MessageEvent; ord: number }>();
-  events.forEach((e, ord) => last.set(e.message.id, { e, ord }));
-  const rows = [...last.values()].map(({ e, ord }) => ({
+/** A message's row in MESSAGE_COLUMNS (its body as is; see upsertMessages). */
+function messageRow(e: MessageEvent, ord: number): Record<string, unknown> {
+  return {
     ord,
     id: e.message.id,
     topic: e.message.topic,
     subject: e.message.subject,
-    // Wrapped so a JSON null body stays distinguishable from a missing one on either engine.
-    body: { v: e.message.body ?? null },
+    body: e.message.body ?? null,
     body_by_protocol: e.message.bodyByProtocol ?? {},
     attributes: e.message.attributes ?? {},
     published_at: e.message.publishedAt,
     matched: int(e.matched) ?? 0,
     filtered_out: int(e.filteredOut) ?? 0,
-  }));
+  };
+}
+
+const MESSAGE_INSERT = `INSERT INTO messages (id, topic, subject, body, body_by_protocol, attributes,
+     published_at, matched, filtered_out, fanned_out_at)`;
+const MESSAGE_UPSERT = `ON CONFLICT (id) DO UPDATE SET matched = excluded.matched, filtered_out = excluded.filtered_out
+     WHERE messages.matched <> excluded.matched OR messages.filtered_out <> excluded.filtered_out`;
+/** SQLite's statement per row: the columns after `ord` (which is not stored), then now(). */
+const MESSAGE_ROW_COLUMNS = MESSAGE_COLUMNS.slice(1);
+const MESSAGE_ROW_UPSERT = `${MESSAGE_INSERT}
+  VALUES (${placeholders(MESSAGE_ROW_COLUMNS.length)}, now()) ${MESSAGE_UPSERT}`;
+
+async function upsertMessages(sql: SqlClient, events: MessageEvent[]): Promise<void> {
+  // The last event of a message wins (a resumed fan-out's counts), and it is the only one inserted.
+  const last = new Map<string, { e: MessageEvent; ord: number }>();
+  events.forEach((e, ord) => last.set(e.message.id, { e, ord }));
+  const rows = [...last.values()].map(({ e, ord }) => messageRow(e, ord));
+  if (sql.dialect === 'sqlite') {
+    await sql.queryEach(
+      MESSAGE_ROW_UPSERT,
+      rows.map((row) => rowValues(row, MESSAGE_ROW_COLUMNS)),
+    );
+    return;
+  }
   await sql.query(
-    `INSERT INTO messages (id, topic, subject, body, body_by_protocol, attributes, published_at, matched,
-       filtered_out, fanned_out_at)
+    `${MESSAGE_INSERT}
      SELECT id, topic, subject, body -> 'v', body_by_protocol, attributes, published_at, matched, filtered_out, now()
      FROM ${recordset(sql.dialect, '$1', MESSAGE_COLUMNS)} WHERE true
-     ON CONFLICT (id) DO UPDATE SET matched = excluded.matched, filtered_out = excluded.filtered_out
-       WHERE messages.matched <> excluded.matched OR messages.filtered_out <> excluded.filtered_out`,
-    [jsonParam(rows)],
+     ${MESSAGE_UPSERT}`,
+    // The body wrapped, so a JSON null body stays distinguishable from a missing one (SQL NULL).
+    [jsonParam(rows.map((row) => ({ ...row, body: { v: row.body } })))],
   );
+}
+
+/** `$1, $2, …, $n`. */
+function placeholders(n: number, from = 1): string {
+  return Array.from({ length: n }, (_, i) => `$${from + i}`).join(', ');
 }
 
 const DELIVERY_COLUMNS: readonly RecordsetColumn[] = [
@@ -240,8 +264,8 @@ const DELIVERY_COLUMNS: readonly RecordsetColumn[] = [
   ['attempts', 'jsonb'],
 ];
 
-function deliveryRows(states: DeliveryState[]) {
-  return states.map((s) => ({
+function deliveryRow(s: DeliveryState): Record<string, unknown> {
+  return {
     id: s.id,
     message_id: s.messageId,
     subscription_id: s.subscriptionId,
@@ -255,24 +279,48 @@ function deliveryRows(states: DeliveryState[]) {
     last_status_code: s.lastStatusCode,
     provider_message_id: s.providerMessageId,
     attempts: s.attempts,
-  }));
+  };
 }
 
 const DELIVERY_INSERT_COLUMNS = DELIVERY_COLUMNS.map(([name]) => name).join(', ');
+/** What an update rewrites: the columns from `status` on (the others are the delivery's identity). */
+const DELIVERY_UPDATE_COLUMNS = DELIVERY_COLUMNS.slice(
+  DELIVERY_COLUMNS.findIndex(([name]) => name === 'status'),
+);
+/** SQLite's statements per row; the update's $1 is the id, the updated columns follow. */
+const DELIVERY_ROW_INSERT = `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS})
+  VALUES (${placeholders(DELIVERY_COLUMNS.length)}) ON CONFLICT (id) DO NOTHING RETURNING id`;
+const DELIVERY_ROW_UPDATE = `UPDATE deliveries
+  SET (${DELIVERY_UPDATE_COLUMNS.map(([name]) => name).join(', ')}, updated_at) =
+    (${placeholders(DELIVERY_UPDATE_COLUMNS.length, 2)}, now())
+  WHERE id = $1`;
 
 /** Inserts new deliveries; returns the ids inserted (the others exist already). */
 async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<Set<string>> {
-  const { rows } = await sql.query<{ id: string }>(
-    `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS})
-     SELECT ${DELIVERY_INSERT_COLUMNS} FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)} WHERE true
-     ON CONFLICT (id) DO NOTHING
-     RETURNING id`,
-    [jsonParam(deliveryRows(states))],
-  );
+  const { rows } =
+    sql.dialect === 'sqlite'
+      ? await sql.queryEach<{ id: string }>(
+          DELIVERY_ROW_INSERT,
+          states.map((s) => rowValues(deliveryRow(s), DELIVERY_COLUMNS)),
+        )
+      : await sql.query<{ id: string }>(
+          `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS})
+           SELECT ${DELIVERY_INSERT_COLUMNS} FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)} WHERE true
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id`,
+          [jsonParam(states.map(deliveryRow))],
+        );
   return new Set(rows.map((r) => r.id));
 }
 
 async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
+  if (sql.dialect === 'sqlite') {
+    await sql.queryEach(
+      DELIVERY_ROW_UPDATE,
+      states.map((s) => [s.id, ...rowValues(deliveryRow(s), DELIVERY_UPDATE_COLUMNS)]),
+    );
+    return;
+  }
   // The batch's id range lets PostgreSQL plan the join over the partitions of those days only (one or
   // two: the ids carry their message's day) instead of every partition of the table.
   const ids = states.map((s) => s.id).sort();
@@ -282,7 +330,7 @@ async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promis
        provider_message_id = x.provider_message_id, attempts = x.attempts, updated_at = now()
      FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)}
      WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3`,
-    [jsonParam(deliveryRows(states)), ids[0], ids[ids.length - 1]],
+    [jsonParam(states.map(deliveryRow)), ids[0], ids[ids.length - 1]],
   );
 }
 

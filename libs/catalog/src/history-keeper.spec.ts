@@ -243,6 +243,10 @@ describe('Partitioned history on PostgreSQL', () => {
         statements.push([text, params]);
         return catalog.sql.query(text, params);
       },
+      queryEach: (text, paramLists) => {
+        for (const params of paramLists) statements.push([text, params]);
+        return catalog.sql.queryEach(text, paramLists);
+      },
       exec: (text) => catalog.sql.exec(text),
       transaction: (fn) => fn(spy),
     };

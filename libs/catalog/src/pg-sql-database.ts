@@ -32,6 +32,13 @@ class PgTransaction implements SqlClient {
     return run<R>(this.client, text, params, this.timeoutMs);
   }
 
+  async queryEach<R extends object>(
+    text: string,
+    paramLists: readonly (readonly unknown[])[],
+  ): Promise<SqlResult<R>> {
+    return runEach<R>((params) => this.query<R>(text, params), paramLists);
+  }
+
   async exec(text: string): Promise<void> {
     await this.client.query(untimed(text));
   }
@@ -39,6 +46,20 @@ class PgTransaction implements SqlClient {
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
+}
+
+/** One statement per parameter list, one after the other (each a round trip). */
+async function runEach<R extends object>(
+  query: (params: readonly unknown[]) => Promise<SqlResult<R>>,
+  paramLists: readonly (readonly unknown[])[],
+): Promise<SqlResult<R>> {
+  const out: SqlResult<R> = { rows: [], rowCount: 0 };
+  for (const params of paramLists) {
+    const result = await query(params);
+    out.rows.push(...result.rows);
+    out.rowCount += result.rowCount;
+  }
+  return out;
 }
 
 async function run<R extends object>(
@@ -91,6 +112,13 @@ export class PgSqlDatabase implements SqlDatabase {
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
     return run<R>(this.pool, text, params);
+  }
+
+  async queryEach<R extends object>(
+    text: string,
+    paramLists: readonly (readonly unknown[])[],
+  ): Promise<SqlResult<R>> {
+    return runEach<R>((params) => this.query<R>(text, params), paramLists);
   }
 
   async exec(text: string): Promise<void> {

@@ -20,6 +20,16 @@ export interface SqlClient {
     text: string,
     params?: readonly unknown[],
   ): Promise<SqlResult<R>>;
+  /**
+   * Runs one statement once for each parameter list, in order, and returns the rows of all of them.
+   * The batch writer's way to write many rows on SQLite, where a prepared statement run per row costs
+   * less than unpacking a JSON recordset; node-postgres sends each run as its own round trip, so
+   * PostgreSQL writers send a recordset instead.
+   */
+  queryEach<R extends object = Record<string, unknown>>(
+    text: string,
+    paramLists: readonly (readonly unknown[])[],
+  ): Promise<SqlResult<R>>;
   /** Runs one or more statements without parameters (migrations). */
   exec(text: string): Promise<void>;
   /** Runs `fn` in one transaction; inside a transaction it simply runs `fn` on the same transaction. */

@@ -52,3 +52,19 @@ export function recordset(dialect: SqlDialect, param: string, columns: readonly 
     .join(', ');
   return `(SELECT ${fields} FROM json_each(${param})) AS x`;
 }
+
+/**
+ * The values of `row` in `columns` order, as positional parameters of one statement per row (what
+ * SQLite writes in place of a recordset): the same text the recordset would carry, so both engines
+ * store the same thing: JSON columns as JSON text (`null` for null), NUL-free text.
+ */
+export function rowValues(
+  row: Readonly<Record<string, unknown>>,
+  columns: readonly RecordsetColumn[],
+): unknown[] {
+  return columns.map(([name, type]) => {
+    const value = row[name];
+    if (type === 'jsonb') return jsonParam(value) ?? 'null';
+    return type === 'text' && typeof value === 'string' ? textParam(value) : value;
+  });
+}

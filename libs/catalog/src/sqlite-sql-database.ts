@@ -39,10 +39,17 @@ export class SqliteSqlDatabase implements SqlDatabase {
   }
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
-    if (!this.locked) return this.run<R>(text, params);
+    return this.queryEach<R>(text, [params]);
+  }
+
+  async queryEach<R extends object>(
+    text: string,
+    paramLists: readonly (readonly unknown[])[],
+  ): Promise<SqlResult<R>> {
+    if (!this.locked) return this.runEach<R>(text, paramLists);
     await this.acquire();
     try {
-      return this.run<R>(text, params);
+      return this.runEach<R>(text, paramLists);
     } finally {
       this.release();
     }
@@ -78,15 +85,24 @@ export class SqliteSqlDatabase implements SqlDatabase {
 
   /** Runs one statement now (the caller holds the lock, or nothing does). */
   run<R extends object>(text: string, params: readonly unknown[]): SqlResult<R> {
+    return this.runEach<R>(text, [params]);
+  }
+
+  /** Runs one prepared statement once per parameter list (the caller holds the lock, or nothing does). */
+  runEach<R extends object>(text: string, paramLists: readonly (readonly unknown[])[]): SqlResult<R> {
     try {
       const stmt = this.prepare(text);
-      const bound = params.length === 0 ? null : bindings(params);
-      if (stmt.reader) {
-        const rows = (bound ? stmt.all(bound) : stmt.all()).map(normalizeSqliteRow) as R[];
-        return { rows, rowCount: rows.length };
+      const rows: R[] = [];
+      let rowCount = 0;
+      for (const params of paramLists) {
+        const bound = params.length === 0 ? null : bindings(params);
+        if (stmt.reader) {
+          for (const row of bound ? stmt.all(bound) : stmt.all()) rows.push(normalizeSqliteRow(row) as R);
+        } else {
+          rowCount += (bound ? stmt.run(bound) : stmt.run()).changes;
+        }
       }
-      const info = bound ? stmt.run(bound) : stmt.run();
-      return { rows: [], rowCount: info.changes };
+      return { rows, rowCount: stmt.reader ? rows.length : rowCount };
     } catch (err) {
       throw toSqlError(err);
     }
@@ -130,6 +146,13 @@ class SqliteTransaction implements SqlClient {
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
     return this.db.run<R>(text, params);
+  }
+
+  async queryEach<R extends object>(
+    text: string,
+    paramLists: readonly (readonly unknown[])[],
+  ): Promise<SqlResult<R>> {
+    return this.db.runEach<R>(text, paramLists);
   }
 
   async exec(text: string): Promise<void> {

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Catalog } from './catalog';
+import { BACKENDS, openTestCatalog, uniqueName, type TestCatalog } from './catalog-test-support';
+
+describe.each(BACKENDS)('SqlClient.queryEach on %s', (backend) => {
+  let t: TestCatalog;
+  let catalog: Catalog;
+  const insert = `INSERT INTO topics (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
+    RETURNING name`;
+  const names = (rows: Array<{ name: string }>) => rows.map((r) => r.name);
+
+  beforeAll(async () => {
+    t = await openTestCatalog(backend);
+    catalog = t.catalog;
+  });
+  afterAll(() => t.dispose());
+
+  it('runs the statement once per parameter list, in order, and returns the rows of all of them', async () => {
+    const [a, b, c] = [uniqueName('each'), uniqueName('each'), uniqueName('each')];
+    const first = await catalog.sql.queryEach<{ name: string }>(insert, [
+      [a, 'first'],
+      [b, null],
+    ]);
+    expect(names(first.rows)).toEqual([a, b]);
+    expect(first.rowCount).toBe(2);
+    // A conflict returns nothing for its row; the others still run.
+    const second = await catalog.sql.queryEach<{ name: string }>(insert, [
+      [b, 'again'],
+      [c, 'third'],
+    ]);
+    expect(names(second.rows)).toEqual([c]);
+    const updated = await catalog.sql.queryEach(`UPDATE topics SET description = $2 WHERE name = $1`, [
+      [a, 'one'],
+      [b, 'two'],
+      [uniqueName('missing'), 'none'],
+    ]);
+    expect(updated.rowCount).toBe(2);
+    const { rows } = await catalog.sql.query<{ name: string; description: string | null }>(
+      `SELECT name, description FROM topics WHERE name = ANY($1::text[]) ORDER BY name`,
+      [[a, b, c]],
+    );
+    expect(rows).toEqual(
+      [
+        { name: a, description: 'one' },
+        { name: b, description: 'two' },
+        { name: c, description: 'third' },
+      ].sort((x, y) => (x.name < y.name ? -1 : 1)),
+    );
+    expect((await catalog.sql.queryEach(insert, [])).rows).toEqual([]);
+  });
+
+  it('inside a transaction, a failing run rolls back the runs before it with the rest of the transaction', async () => {
+    const [a, b] = [uniqueName('each'), uniqueName('each')];
+    const failed = catalog.sql.transaction(async (tx) => {
+      await tx.queryEach(insert, [[a, 'kept?']]);
+      // The second run breaks the primary key after the first one wrote its row.
+      await tx.queryEach(`INSERT INTO topics (name, description) VALUES ($1, $2)`, [
+        [b, 'written'],
+        [b, 'breaks'],
+      ]);
+    });
+    await expect(failed).rejects.toMatchObject({ code: '23505' });
+    const { rows } = await catalog.sql.query(`SELECT name FROM topics WHERE name = ANY($1::text[])`, [
+      [a, b],
+    ]);
+    expect(rows).toEqual([]);
+  });
+});
