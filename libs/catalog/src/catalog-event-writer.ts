@@ -216,8 +216,8 @@ const MESSAGE_INSERT = `INSERT INTO messages (id, topic, subject, body, body_by_
      published_at, matched, filtered_out, fanned_out_at)`;
 const MESSAGE_UPSERT = `ON CONFLICT (id) DO UPDATE SET matched = excluded.matched, filtered_out = excluded.filtered_out
      WHERE messages.matched <> excluded.matched OR messages.filtered_out <> excluded.filtered_out`;
-/** SQLite's statement per row: the columns after `ord` (which is not stored), then now(). */
-const MESSAGE_ROW_COLUMNS = MESSAGE_COLUMNS.slice(1);
+/** SQLite's statement per row: the stored columns (not `ord`), then now(). */
+const MESSAGE_ROW_COLUMNS = MESSAGE_COLUMNS.filter(([name]) => name !== 'ord');
 const MESSAGE_ROW_UPSERT = `${MESSAGE_INSERT}
   VALUES (${placeholders(MESSAGE_ROW_COLUMNS.length)}, now()) ${MESSAGE_UPSERT}`;
 

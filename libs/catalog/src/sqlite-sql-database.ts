@@ -83,11 +83,6 @@ export class SqliteSqlDatabase implements SqlDatabase {
     this.db.close();
   }
 
-  /** Runs one statement now (the caller holds the lock, or nothing does). */
-  run<R extends object>(text: string, params: readonly unknown[]): SqlResult<R> {
-    return this.runEach<R>(text, [params]);
-  }
-
   /** Runs one prepared statement once per parameter list (the caller holds the lock, or nothing does). */
   runEach<R extends object>(text: string, paramLists: readonly (readonly unknown[])[]): SqlResult<R> {
     try {
@@ -145,7 +140,7 @@ class SqliteTransaction implements SqlClient {
   constructor(private readonly db: SqliteSqlDatabase) {}
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
-    return this.db.run<R>(text, params);
+    return this.db.runEach<R>(text, [params]);
   }
 
   async queryEach<R extends object>(
