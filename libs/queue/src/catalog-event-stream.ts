@@ -8,30 +8,41 @@ export function catalogEventStreamKey(prefix: string): string {
   return `${prefix}:catalog-events`;
 }
 
+/** The text of a stream entry: the events as JSON (see encodeEventParts). */
+export function encodeEvents(events: readonly CatalogEvent[]): string {
+  return encodeEventParts(events)[0];
+}
+
 /**
- * The text of a stream entry: the events as JSON, with what an attempt's delivery id already says
- * (its message and subscription ids) left out, and with payloads already serialised spliced in
- * (`preserialised`: message id → the payload's JSON), so the hot path serialises nothing twice.
+ * The text of a stream entry in parts, for a writer that holds the payloads' JSON already: the events
+ * as JSON, with what an attempt's delivery id already says (its message and subscription ids) left
+ * out. A message whose id is in `payloadRefs` (message id → a reference, such as the position of its
+ * payload among a script's arguments) is not serialised again: its place is left to be filled in.
+ * The parts alternate: text, a reference, text, …, text; so, without references, there is one part.
  */
-export function encodeEvents(
+export function encodeEventParts(
   events: readonly CatalogEvent[],
-  preserialised?: ReadonlyMap<string, string>,
-): string {
+  payloadRefs?: ReadonlyMap<string, string>,
+): string[] {
   const parts: string[] = [];
-  for (const e of events) {
+  let text = '[';
+  events.forEach((e, i) => {
+    if (i > 0) text += ',';
+    const ref = e.type === 'message' ? payloadRefs?.get(e.message.id) : undefined;
     if (e.type === 'attempt') {
       const { messageId: _m, subscriptionId: _s, ...rest } = e;
-      const parts2 = deliveryParts(e.deliveryId);
-      parts.push(JSON.stringify(parts2?.messageId === _m && parts2.subscriptionId === _s ? rest : e));
-    } else if (e.type === 'message' && preserialised?.has(e.message.id)) {
-      const { message, ...rest } = e;
-      const json = JSON.stringify(rest);
-      parts.push(`{"message":${preserialised.get(message.id)},${json.slice(1)}`);
+      const ids = deliveryParts(e.deliveryId);
+      text += JSON.stringify(ids?.messageId === _m && ids.subscriptionId === _s ? rest : e);
+    } else if (e.type === 'message' && ref !== undefined) {
+      const { message: _message, ...rest } = e;
+      parts.push(`${text}{"message":`, ref);
+      text = `,${JSON.stringify(rest).slice(1)}`;
     } else {
-      parts.push(JSON.stringify(e));
+      text += JSON.stringify(e);
     }
-  }
-  return `[${parts.join(',')}]`;
+  });
+  parts.push(`${text}]`);
+  return parts;
 }
 
 /** The events of a stream entry (see encodeEvents). */

@@ -2,7 +2,7 @@ import type { CatalogEvent, MessageEvent } from '@herald/catalog';
 import { ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
 import { Job } from 'bullmq';
 import { Cluster, type ChainableCommander } from 'ioredis';
-import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
+import { catalogEventStreamKey, encodeEventParts } from './catalog-event-stream';
 import type { DeliveryBatchJob } from './jobs';
 import {
   IDEMPOTENCY_TTL_SECONDS,
@@ -129,9 +129,12 @@ const COMMIT_MARGIN_MS = 250;
  * deadline (it was queued behind a reconnect, or Redis was stopped), it writes nothing and turns the
  * group's job ids into tombstones, so the job inserts that follow in the same MULTI add nothing
  * either. A publish that was refused is therefore never delivered later.
+ * The catalog's record of the messages fanned out here is put together from the payloads it stores,
+ * so each payload crosses to Redis once.
  *   KEYS: stream, payload keys…, idempotency keys…, job keys…
  *   ARGV: deadline (Redis clock, ms), payload TTL, idempotency TTL, #payloads, #idempotency keys,
- *         events JSON ('' for none), payloads…, idempotency values…
+ *         #event parts (0 for no record), event parts…, payloads…, idempotency values…
+ *   Event parts (see encodeEventParts) alternate text and the number of a payload (1 = the first).
  */
 const COMMIT_SCRIPT = `
 local t = redis.call('TIME')
@@ -145,9 +148,17 @@ if now > tonumber(ARGV[1]) then
   end
   return 0
 end
-for i = 1, np do redis.call('SET', KEYS[1 + i], ARGV[6 + i], 'EX', ARGV[2]) end
-for i = 1, ni do redis.call('SET', KEYS[1 + np + i], ARGV[6 + np + i], 'EX', ARGV[3]) end
-if ARGV[6] ~= '' then redis.call('XADD', KEYS[1], '*', 'e', ARGV[6]) end
+local ne = tonumber(ARGV[6])
+local p0 = 6 + ne
+for i = 1, np do redis.call('SET', KEYS[1 + i], ARGV[p0 + i], 'EX', ARGV[2]) end
+for i = 1, ni do redis.call('SET', KEYS[1 + np + i], ARGV[p0 + np + i], 'EX', ARGV[3]) end
+if ne > 0 then
+  local text = {}
+  for i = 1, ne do
+    if i % 2 == 0 then text[i] = ARGV[p0 + tonumber(ARGV[6 + i])] else text[i] = ARGV[6 + i] end
+  end
+  redis.call('XADD', KEYS[1], '*', 'e', table.concat(text))
+end
 return 1`;
 
 type CommitTransaction = QueueTransaction & {
@@ -316,9 +327,12 @@ export class Publisher {
         ...jobs.map((j) => shard.queues.queue(j.queueName as QueueName).toKey(j.id!)),
       ];
       const payloads = group.map((p) => JSON.stringify(p.payload));
-      const serialised = new Map(group.map((p, i) => [p.payload.id, payloads[i]]));
       // Messages fanned out here are recorded now; a fan-out job records its own.
       const events = group.flatMap((p) => (p.route ? [messageEvent(p.payload, p.route)] : []));
+      const eventParts =
+        events.length > 0
+          ? encodeEventParts(events, new Map(group.map((p, i) => [p.payload.id, String(i + 1)])))
+          : [];
       const idempotencyValues = group.flatMap((p) => (p.idempotency ? [p.idempotency.value] : []));
       const deadline = Math.min(...group.map((p) => p.deadline)) - COMMIT_MARGIN_MS + this.clockOffsetMs;
       tx.heraldCommit(
@@ -329,7 +343,8 @@ export class Publisher {
         IDEMPOTENCY_TTL_SECONDS,
         payloads.length,
         idempotencyValues.length,
-        events.length > 0 ? encodeEvents(events, serialised) : '',
+        eventParts.length,
+        ...eventParts,
         ...payloads,
         ...idempotencyValues,
       );
