@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startRedis } from '../../../test/support/servers';
 import { RateLimiter } from './rate-limiter';
 
 describe('RateLimiter', () => {
@@ -78,11 +79,27 @@ describe('RateLimiter', () => {
   });
 
   it('loads its script again when Redis has forgotten it', async () => {
-    await redis.script('FLUSH');
-    expect(await limiter.take('flushed', 2)).toBe(0);
-    expect(await limiter.take('flushed', 2)).toBe(0);
-    expect(await limiter.take('flushed', 2)).toBeGreaterThan(0);
+    // On a Redis of its own: SCRIPT FLUSH on the shared one would make every other test's scripts
+    // answer NOSCRIPT mid-run.
+    const server = await startRedis();
+    const own = new Redis(server.url);
+    try {
+      const forgetful = new RateLimiter(own, prefix);
+      expect(await forgetful.take('flushed', 2)).toBe(0);
+      expect(await cachedScripts(own)).toBeGreaterThan(0);
+      await own.script('FLUSH');
+      expect(await cachedScripts(own)).toBe(0);
+      expect(await forgetful.take('flushed', 2)).toBe(0);
+      expect(await forgetful.take('flushed', 2)).toBeGreaterThan(0);
+    } finally {
+      await own.quit();
+      await server.stop();
+    }
   });
+
+  async function cachedScripts(client: Redis): Promise<number> {
+    return Number(/number_of_cached_scripts:(\d+)/.exec(await client.info('memory'))?.[1]);
+  }
 
   it('rejects a rate that is not a positive number', async () => {
     await expect(limiter.take('bad', 0)).rejects.toThrow(RangeError);
