@@ -7,6 +7,7 @@ import { QueueClient } from './queue-client';
 import { deliveryQueueFor, FANOUT_QUEUE } from './queue-names';
 import { createRedis } from './redis-connection';
 import { Shards } from './shards';
+import { startRedis } from '../../../test/support/servers';
 
 describe('Publisher', () => {
   let redis: Redis;
@@ -158,6 +159,48 @@ describe('Publisher', () => {
     await slowQueues.close();
     slow.disconnect();
   });
+});
+
+describe('Publisher, when Redis forgets its scripts', () => {
+  it('publishes on after SCRIPT FLUSH: the refused commit loads the scripts again and is retried', async () => {
+    // On a Redis of its own: a flush on the shared one would refuse other tests' transactions.
+    const server = await startRedis();
+    const redis = createRedis(server.url);
+    const shards = new Shards(redis, `{f${randomBytes(4).toString('hex')}}`);
+    const store = new MessageStore(redis, shards);
+    const router = async (topic: string): Promise<PublishRoute | null> =>
+      topic === 'small'
+        ? { deliveries: new Map([['webhook', ['sub_A']]]), matched: 1, filteredOut: 0 }
+        : null;
+    const publisher = new Publisher(redis, store, shards, { router });
+    const queues = shards.all[0].queues;
+    try {
+      await publisher.publish('small', input());
+      await publisher.publish('large', input());
+      await redis.script('FLUSH');
+      // Both kinds of commit: a batch job with the message record, and a fan-out job.
+      const small = await publisher.publish('small', input());
+      const large = await publisher.publish('large', input());
+      expect(await redis.get(store.payloadKey(small.messageId))).not.toBeNull();
+      expect((await queues.queue(FANOUT_QUEUE).getJob(large.messageId))?.data).toEqual({
+        messageId: large.messageId,
+        topic: 'large',
+      });
+      const waiting = await queues.queue(deliveryQueueFor('webhook')).getWaiting();
+      const items = waiting.flatMap((j) => (j.data as { items: Array<{ messageId: string }> }).items);
+      expect(items.map((i) => i.messageId)).toContain(small.messageId);
+      // And the connection stays usable: the next commit goes through at the first try.
+      await expect(publisher.publish('small', input())).resolves.toMatchObject({ duplicate: false });
+    } finally {
+      await queues.close();
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  function input() {
+    return { body: { a: 1 }, subject: 'S', attributes: {}, bodyByProtocol: {} };
+  }
 });
 
 describe('chunkDeliveries', () => {

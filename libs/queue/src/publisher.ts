@@ -14,6 +14,7 @@ import {
   BATCH_JOB_OPTIONS,
   DELIVERY_BATCH_SIZE,
   FANOUT_JOB_OPTIONS,
+  isNoScript,
   type QueueTransaction,
 } from './queue-client';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
@@ -316,54 +317,61 @@ export class Publisher {
 
   private async write(shard: Shard, group: Pending[]): Promise<void> {
     try {
-      if (this.redis.status !== 'ready') throw new PublishUnavailableError('Redis is unreachable');
-      const tx = (await shard.queues.transaction()) as CommitTransaction;
-      await this.syncClock();
-      const jobs = this.jobsFor(shard, group);
-      const keys = [
-        catalogEventStreamKey(shard.prefix),
-        ...group.map((p) => this.store.payloadKey(p.payload.id)),
-        ...group.flatMap((p) => (p.idempotency ? [p.idempotency.key] : [])),
-        ...jobs.map((j) => shard.queues.queue(j.queueName as QueueName).toKey(j.id!)),
-      ];
-      const payloads = group.map((p) => JSON.stringify(p.payload));
-      // Messages fanned out here are recorded now; a fan-out job records its own.
-      const events = group.flatMap((p) => (p.route ? [messageEvent(p.payload, p.route)] : []));
-      const eventParts =
-        events.length > 0
-          ? encodeEventParts(events, new Map(group.map((p, i) => [p.payload.id, String(i + 1)])))
-          : [];
-      const idempotencyValues = group.flatMap((p) => (p.idempotency ? [p.idempotency.value] : []));
-      const deadline = Math.min(...group.map((p) => p.deadline)) - COMMIT_MARGIN_MS + this.clockOffsetMs;
-      tx.heraldCommit(
-        keys.length,
-        ...keys,
-        Math.floor(deadline),
-        PAYLOAD_TTL_SECONDS,
-        IDEMPOTENCY_TTL_SECONDS,
-        payloads.length,
-        idempotencyValues.length,
-        eventParts.length,
-        ...eventParts,
-        ...payloads,
-        ...idempotencyValues,
-      );
-      for (const job of jobs) job.addJob(tx).catch(() => undefined);
-      const results = await tx.exec();
-      const [err, committed] = results?.[0] ?? [new Error('the transaction was discarded'), 0];
-      if (err) throw err;
-      if (committed !== 1) throw new PublishUnavailableError('Redis applied it too late');
-      for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
-      if (this.waitReplicas > 0) await this.replicated(keys[0], group);
-      group.forEach((p, i) => {
-        if (!p.settled && this.rememberPayloads) this.store.remember(p.payload, payloads[i].length);
-        p.settle(null);
-      });
+      // A commit Redis refused whole for want of its scripts applied nothing: the transaction has
+      // loaded them again, so it is tried once more.
+      if ((await this.commitGroup(shard, group)) === 'no-script') await this.commitGroup(shard, group);
     } catch (err) {
       const refused =
         err instanceof PublishUnavailableError ? err : new PublishUnavailableError(describeRedisError(err));
       for (const p of group) p.settle(refused);
     }
+  }
+
+  private async commitGroup(shard: Shard, group: Pending[]): Promise<'no-script' | void> {
+    if (this.redis.status !== 'ready') throw new PublishUnavailableError('Redis is unreachable');
+    const tx = (await shard.queues.transaction()) as CommitTransaction;
+    await this.syncClock();
+    const jobs = this.jobsFor(shard, group);
+    const keys = [
+      catalogEventStreamKey(shard.prefix),
+      ...group.map((p) => this.store.payloadKey(p.payload.id)),
+      ...group.flatMap((p) => (p.idempotency ? [p.idempotency.key] : [])),
+      ...jobs.map((j) => shard.queues.queue(j.queueName as QueueName).toKey(j.id!)),
+    ];
+    const payloads = group.map((p) => JSON.stringify(p.payload));
+    // Messages fanned out here are recorded now; a fan-out job records its own.
+    const events = group.flatMap((p) => (p.route ? [messageEvent(p.payload, p.route)] : []));
+    const eventParts =
+      events.length > 0
+        ? encodeEventParts(events, new Map(group.map((p, i) => [p.payload.id, String(i + 1)])))
+        : [];
+    const idempotencyValues = group.flatMap((p) => (p.idempotency ? [p.idempotency.value] : []));
+    const deadline = Math.min(...group.map((p) => p.deadline)) - COMMIT_MARGIN_MS + this.clockOffsetMs;
+    tx.heraldCommit(
+      keys.length,
+      ...keys,
+      Math.floor(deadline),
+      PAYLOAD_TTL_SECONDS,
+      IDEMPOTENCY_TTL_SECONDS,
+      payloads.length,
+      idempotencyValues.length,
+      eventParts.length,
+      ...eventParts,
+      ...payloads,
+      ...idempotencyValues,
+    );
+    for (const job of jobs) job.addJob(tx).catch(() => undefined);
+    const results = await tx.exec();
+    if (results && results.length > 0 && results.every(([e]) => isNoScript(e))) return 'no-script';
+    const [err, committed] = results?.[0] ?? [new Error('the transaction was discarded'), 0];
+    if (err) throw err;
+    if (committed !== 1) throw new PublishUnavailableError('Redis applied it too late');
+    for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
+    if (this.waitReplicas > 0) await this.replicated(keys[0], group);
+    group.forEach((p, i) => {
+      if (!p.settled && this.rememberPayloads) this.store.remember(p.payload, payloads[i].length);
+      p.settle(null);
+    });
   }
 
   /**

@@ -2,7 +2,7 @@ import type { CatalogEvent } from '@herald/catalog';
 import { PROTOCOLS, type Protocol } from '@herald/core';
 import { Job, Queue, type IRedisTransaction, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis-connection';
 import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { ConfirmationJob, DeliveryBatchJob, NotificationJob } from './jobs';
@@ -88,12 +88,25 @@ export class QueueClient {
     this.scripts.set(name, lua);
   }
 
-  /** A new MULTI that both Herald's commands and BullMQ's job inserts can join. */
+  /**
+   * A new MULTI that both Herald's commands and BullMQ's job inserts can join. Inside a MULTI, ioredis
+   * sends a script by its SHA once it has sent it on that connection, and never falls back to EVAL:
+   * when Redis has forgotten the scripts (SCRIPT FLUSH, or a Redis 7.4+ evicting them), every later
+   * transaction would fail. So a transaction whose answer holds a NOSCRIPT loads every script the
+   * connection knows again before it resolves (isNoScript tells the caller), and the next one works.
+   */
   async transaction(): Promise<QueueTransaction> {
     await this.ready();
     const client = (await this.queue(FANOUT_QUEUE).getBackend().client) as unknown as Redis;
     for (const [name, lua] of this.scripts) if (!(name in client)) client.defineCommand(name, { lua });
-    return client.multi() as unknown as QueueTransaction;
+    const tx = client.multi() as unknown as QueueTransaction;
+    const exec = tx.exec.bind(tx);
+    tx.exec = (async () => {
+      const results = await exec();
+      if (results?.some(([err]) => isNoScript(err))) await reloadScripts(client);
+      return results;
+    }) as typeof tx.exec;
+    return tx;
   }
 
   /**
@@ -177,4 +190,23 @@ function notificationEntry({ delayMs, ...data }: FollowUp) {
 /** `dlv_…` for the first run, `dlv_…-r2` after a redrive, so a redriven delivery is a new job. */
 export function notificationJobId(job: Pick<NotificationJob, 'deliveryId' | 'run'>): string {
   return job.run <= 1 ? job.deliveryId : `${job.deliveryId}-r${job.run}`;
+}
+
+/** Redis had forgotten the script a command named by its SHA. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
+
+/** Loads every script defined on `client` (Herald's and BullMQ's) into Redis again: on a cluster, into every master. */
+async function reloadScripts(client: Redis | Cluster): Promise<void> {
+  const defined = (client as unknown as { scriptsSet: Record<string, { lua: string }> }).scriptsSet;
+  const scripts = Object.values(defined);
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  await Promise.all(
+    nodes.map((node) => {
+      const pipeline = node.pipeline();
+      for (const { lua } of scripts) pipeline.script('LOAD', lua);
+      return pipeline.exec();
+    }),
+  );
 }
