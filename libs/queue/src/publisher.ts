@@ -14,11 +14,10 @@ import {
   BATCH_JOB_OPTIONS,
   DELIVERY_BATCH_SIZE,
   FANOUT_JOB_OPTIONS,
-  isNoScript,
   type QueueTransaction,
 } from './queue-client';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
-import type { RedisClient } from './redis-connection';
+import { isNoScript, type RedisClient } from './redis-connection';
 import type { Shard, Shards } from './shards';
 
 export interface PublishInput {

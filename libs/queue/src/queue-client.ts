@@ -3,7 +3,7 @@ import { PROTOCOLS, type Protocol } from '@herald/core';
 import { Job, Queue, type IRedisTransaction, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
 import { Cluster, type ChainableCommander } from 'ioredis';
-import type { RedisClient } from './redis-connection';
+import { isNoScript, type RedisClient } from './redis-connection';
 import { catalogEventStreamKey, encodeEvents } from './catalog-event-stream';
 import type { ConfirmationJob, DeliveryBatchJob, NotificationJob } from './jobs';
 import { deliveryQueueFor, FANOUT_QUEUE, type QueueName } from './queue-names';
@@ -190,11 +190,6 @@ function notificationEntry({ delayMs, ...data }: FollowUp) {
 /** `dlv_…` for the first run, `dlv_…-r2` after a redrive, so a redriven delivery is a new job. */
 export function notificationJobId(job: Pick<NotificationJob, 'deliveryId' | 'run'>): string {
   return job.run <= 1 ? job.deliveryId : `${job.deliveryId}-r${job.run}`;
-}
-
-/** Redis had forgotten the script a command named by its SHA. */
-export function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
 /** Loads every script defined on `client` (Herald's and BullMQ's) into Redis again: on a cluster, into every master. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { isNoScript } from './redis-connection';
 
 /**
  * Token bucket in integer "milli-tokens" so that refill at millisecond precision never needs floats:
@@ -74,7 +75,7 @@ export class RateLimiter {
       reply = await this.redis.evalsha(TAKE_SHA, 1, redisKey, perSecond, ttlMs);
     } catch (err) {
       // The script cache is empty after a Redis restart or on a fresh node: send the script itself once.
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      if (!isNoScript(err)) throw err;
       reply = await this.redis.eval(TAKE_SCRIPT, 1, redisKey, perSecond, ttlMs);
     }
     const wait = Number(reply);

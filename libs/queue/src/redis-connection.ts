@@ -102,3 +102,8 @@ export async function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
     client.disconnect();
   }
 }
+
+/** Redis had forgotten the script a command named by its SHA. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
