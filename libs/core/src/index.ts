@@ -1,5 +1,6 @@
 export * from './types';
 export * from './ids';
+export * from './clock';
 export * from './signing';
 export * from './secret-box';
 export * from './outcome';

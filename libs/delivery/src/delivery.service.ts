@@ -5,6 +5,7 @@ import {
   deliveryIdFor,
   newId,
   PROTOCOLS,
+  isoTime,
   resolveDeliveryPolicy,
   retryDelayMs,
   type DeliveryOutcome,
@@ -272,7 +273,7 @@ export class DeliveryService {
       protocol: sub.protocol,
       run: data.run,
       attempt,
-      at: new Date().toISOString(),
+      at: isoTime(),
       durationMs,
       // The last attempt of an exhausted delivery says what happened: no attempt follows it.
       outcome: exhausted ? 'failed' : outcome.result,

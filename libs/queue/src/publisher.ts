@@ -1,5 +1,5 @@
 import type { CatalogEvent, MessageEvent } from '@herald/catalog';
-import { ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
+import { isoTime, ulid, type MessageAttributes, type MessagePayload, type Protocol } from '@herald/core';
 import { Job } from 'bullmq';
 import { Cluster, type ChainableCommander } from 'ioredis';
 import { catalogEventStreamKey, encodeEventParts } from './catalog-event-stream';
@@ -101,20 +101,42 @@ export interface PublisherOptions {
   rememberPayloads?: boolean;
 }
 
-interface Pending {
-  shard: Shard;
-  payload: MessagePayload;
-  route: PublishRoute | null;
-  idempotency: { key: string; value: string } | null;
-  /**
-   * Finishing a keyed publish whose first attempt was not committed: a commit Redis ran too late left
-   * its job ids as tombstones, so this one's fan-out job must not reuse the message's id.
-   */
-  resumed: boolean;
-  /** Local time by which Redis must have applied the commit; later it applies nothing. */
-  deadline: number;
-  settle: (err: Error | null) => void;
-  settled: boolean;
+/** A publish waiting for its shard's next commit: settled once, by the commit or at its deadline. */
+class Pending {
+  settled = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly shard: Shard,
+    readonly payload: MessagePayload,
+    readonly route: PublishRoute | null,
+    readonly idempotency: { key: string; value: string } | null,
+    /**
+     * Finishing a keyed publish whose first attempt was not committed: a commit Redis ran too late left
+     * its job ids as tombstones, so this one's fan-out job must not reuse the message's id.
+     */
+    readonly resumed: boolean,
+    /** Local time by which Redis must have applied the commit; later it applies nothing. */
+    readonly deadline: number,
+    timeoutMs: number,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    // Arguments rather than a closure: this runs for every publish.
+    this.timer = setTimeout(expire, Math.max(0, deadline - Date.now()), this, timeoutMs);
+  }
+
+  settle(err: Error | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (err) this.reject(err);
+    else this.resolve();
+  }
+}
+
+function expire(p: Pending, timeoutMs: number): void {
+  p.settle(new PublishUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
 }
 
 /** Publishes written in one round trip at most. */
@@ -234,12 +256,12 @@ export class Publisher {
       body: input.body,
       attributes: input.attributes,
       bodyByProtocol: input.bodyByProtocol,
-      publishedAt: new Date(started).toISOString(),
+      publishedAt: isoTime(started),
     };
     const route = this.router ? await this.router(topic, payload).catch(() => null) : null;
     // A key seen before that gets this far was never committed: this publish resumes it.
     const resumed = duplicate;
-    await this.commit({ shard, payload, route, idempotency, resumed, deadline: started + this.timeoutMs });
+    await this.commit(shard, payload, route, idempotency, resumed, started + this.timeoutMs);
     if (!duplicate) this.counter?.published(1);
     return { messageId, duplicate };
   }
@@ -273,31 +295,36 @@ export class Publisher {
   }
 
   /** Joins the next commit; resolves once Redis applied it, rejects when it was not applied in time. */
-  private commit(p: Omit<Pending, 'settle' | 'settled'>): Promise<void> {
+  private commit(
+    shard: Shard,
+    payload: MessagePayload,
+    route: PublishRoute | null,
+    idempotency: Pending['idempotency'],
+    resumed: boolean,
+    deadline: number,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = {
-        ...p,
-        settled: false,
-        settle: (err) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          clearTimeout(timer);
-          if (err) reject(err);
-          else resolve();
-        },
-      };
-      const timer = setTimeout(
-        () => pending.settle(new PublishUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`)),
-        Math.max(0, p.deadline - Date.now()),
+      const pending = new Pending(
+        shard,
+        payload,
+        route,
+        idempotency,
+        resumed,
+        deadline,
+        this.timeoutMs,
+        resolve,
+        reject,
       );
-      const shard = p.shard.index;
-      const queue = this.queues.get(shard) ?? [];
+      let queue = this.queues.get(shard.index);
+      if (!queue) {
+        queue = [];
+        this.queues.set(shard.index, queue);
+      }
       queue.push(pending);
-      this.queues.set(shard, queue);
       // Publishes parsed in this turn of the event loop join the first commit of their shard.
-      if (!this.flushing.has(shard)) {
-        this.flushing.add(shard);
-        setImmediate(() => void this.flush(p.shard));
+      if (!this.flushing.has(shard.index)) {
+        this.flushing.add(shard.index);
+        setImmediate(() => void this.flush(shard));
       }
     });
   }
