@@ -98,15 +98,23 @@ describe('Publisher', () => {
     // What a crash right after the claim leaves behind: the key bound, no payload, no job.
     const orphan = 'msg_01JD00000000000000000000ZZ';
     expect(await store.claimIdempotencyKey('orders', 'key-crash', orphan)).toEqual({ state: 'new' });
-    const retried = await publisher.publish('orders', input, 'key-crash');
-    expect(retried.messageId).toBe(orphan);
+    let published = 0;
+    const counted = new Publisher(redis, store, shards, {
+      router,
+      counter: { published: (n) => (published += n) },
+    });
+    const retried = await counted.publish('orders', input, 'key-crash');
+    expect(retried).toEqual({ messageId: orphan, duplicate: true });
+    // Nothing was published before: this is the message's publish, and the metric counts it.
+    expect(published).toBe(1);
     expect(await redis.exists(store.payloadKey(orphan))).toBe(1);
     const waiting = await queues.queue(FANOUT_QUEUE).getWaiting();
     expect(waiting.filter((j) => (j.data as { messageId?: string }).messageId === orphan)).toHaveLength(1);
-    expect(await publisher.publish('orders', input, 'key-crash')).toEqual({
+    expect(await counted.publish('orders', input, 'key-crash')).toEqual({
       messageId: orphan,
       duplicate: true,
     });
+    expect(published).toBe(1);
   });
 
   it('finishes a keyed publish whose first commit Redis ran too late (its job ids left as tombstones)', async () => {

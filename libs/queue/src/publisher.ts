@@ -262,7 +262,9 @@ export class Publisher {
     // A key seen before that gets this far was never committed: this publish resumes it.
     const resumed = duplicate;
     await this.commit(shard, payload, route, idempotency, resumed, started + this.timeoutMs);
-    if (!duplicate) this.counter?.published(1);
+    // Counted when committed: a resumed publish answers duplicate (its key was seen), but its first
+    // attempt applied nothing, so the message is published now.
+    this.counter?.published(1);
     return { messageId, duplicate };
   }
 
