@@ -7,8 +7,10 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from './principal';
 
-// crypto.hash: one call, no Hash object (a publish pays this once).
-export const hashApiKey = (key: string): string => hash('sha256', key, 'hex');
+/** A key's SHA-256 (crypto.hash: one call, no Hash object; every request pays it). */
+const keyDigest = (key: string): Buffer => hash('sha256', key, 'buffer');
+
+export const hashApiKey = (key: string): string => keyDigest(key).toString('hex');
 
 const ADMIN_PRINCIPAL: Principal = {
   keyId: 'bootstrap-admin',
@@ -64,7 +66,7 @@ export class ApiKeyService implements OnModuleInit {
     private readonly box: SecretBox,
     @Inject(HERALD_CONFIG) config: HeraldConfig,
   ) {
-    this.adminHash = config.adminApiKey ? Buffer.from(hashApiKey(config.adminApiKey), 'hex') : null;
+    this.adminHash = config.adminApiKey ? keyDigest(config.adminApiKey) : null;
     this.known = new RefreshingCache({ freshMs: config.cacheFreshMs.apiKeys, max: 10_000 });
     this.knownAccessKeys = new RefreshingCache({ freshMs: config.cacheFreshMs.apiKeys, max: 10_000 });
   }
@@ -76,21 +78,18 @@ export class ApiKeyService implements OnModuleInit {
   }
 
   async resolve(key: string): Promise<Principal | null> {
-    const digest = hash('sha256', key, 'buffer');
-    if (this.adminHash && timingSafeEqual(this.adminHash, digest)) return ADMIN_PRINCIPAL;
-    return this.knownKey(digest.toString('hex'));
+    return this.resolveDigest(keyDigest(key));
   }
 
   /** The principal of a key known by its SHA-256 hex (what a queue-dashboard session keeps). */
   async resolveHash(keyHash: string): Promise<Principal | null> {
     if (!/^[0-9a-f]{64}$/.test(keyHash)) return null;
-    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(keyHash, 'hex')))
-      return ADMIN_PRINCIPAL;
-    return this.knownKey(keyHash);
+    return this.resolveDigest(Buffer.from(keyHash, 'hex'), keyHash);
   }
 
-  /** A catalog key by its SHA-256 hex, from the cache when it was seen lately. */
-  private async knownKey(keyHash: string): Promise<Principal | null> {
+  /** The admin key, else a catalog key (from the cache when it was seen lately), by its SHA-256. */
+  private async resolveDigest(digest: Buffer, keyHash = digest.toString('hex')): Promise<Principal | null> {
+    if (this.adminHash && timingSafeEqual(this.adminHash, digest)) return ADMIN_PRINCIPAL;
     const principal = await this.known.get(keyHash, async () => {
       const found = await this.catalog.apiKeys.findByHash(keyHash);
       if (!found) return undefined;
