@@ -2,11 +2,13 @@ import { deliveryIdFor, newId } from '@herald/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
 import type { CatalogEvent, DeadEvent } from './catalog-event';
+import { CatalogEventWriter } from './catalog-event-writer';
 import {
   attemptEvent,
   BACKENDS,
   messagePayload,
   openTestCatalog,
+  statementSpy,
   subscriptionInput,
   uniqueName,
   type TestCatalog,
@@ -150,6 +152,78 @@ describe.each(BACKENDS)('CatalogEventWriter on %s', (backend) => {
       lastStatusCode: 204,
       attemptCount: 2,
       providerMessageId: 'p-1',
+    });
+  });
+
+  /** Applies `events` through a writer that notes its statements; returns those reading deliveries. */
+  async function applyNoting(events: CatalogEvent[]): Promise<{ reads: string[]; updates: string[] }> {
+    const { spy, statements } = statementSpy(catalog.sql);
+    await new CatalogEventWriter(spy).applyEvents(events);
+    const texts = statements.map(([text]) => text);
+    return {
+      reads: texts.filter((text) => /^SELECT\b[\s\S]*\bFROM deliveries\b/.test(text)),
+      updates: texts.filter((text) => text.startsWith('UPDATE deliveries')),
+    };
+  }
+
+  it('writes first attempts onto the pending rows an earlier batch recorded, without reading them', async () => {
+    const a = await fanOut();
+    const b = await fanOut();
+    const { reads, updates } = await applyNoting([
+      attempt(a.deliveryId, 1, 1, { topic }),
+      attempt(b.deliveryId, 1, 1, { topic }),
+      attempt(b.deliveryId, 1, 2, { topic, outcome: 'delivered', statusCode: 200, error: null }),
+    ]);
+    expect(reads).toEqual([]);
+    // One statement (once per row on SQLite): the compare-and-set on pending rows.
+    expect([...new Set(updates)]).toEqual([expect.stringContaining(`status = 'pending'`)]);
+    expect(await catalog.deliveries.get(a.deliveryId)).toMatchObject({
+      status: 'retrying',
+      attemptCount: 1,
+      lastAttempt: 1,
+      lastStatusCode: 503,
+    });
+    const delivered = await catalog.deliveries.get(b.deliveryId);
+    expect(delivered).toMatchObject({ status: 'delivered', attemptCount: 2, lastStatusCode: 200 });
+    expect(delivered?.attempts.map((x) => x.number)).toEqual([1, 2]);
+    expect((await catalog.messages.get(b.messageId))?.counts).toMatchObject({ delivered: 1, pending: 0 });
+  });
+
+  it('reads and folds a first attempt whose row moved on instead of overwriting it', async () => {
+    // Delivered by another recorder's batch; then a replay of its first attempt, a retry.
+    const done = await fanOut();
+    await catalog.applyEvents([
+      attempt(done.deliveryId, 1, 1, { topic, outcome: 'delivered', statusCode: 200, error: null }),
+    ]);
+    const before = await catalog.deliveries.get(done.deliveryId);
+    // Cancelled before its first attempt was recorded.
+    const cancelled = await fanOut();
+    await catalog.applyEvents([
+      { type: 'cancelled', deliveryId: cancelled.deliveryId, run: 1, reason: 'subscription deleted' },
+    ]);
+    const { reads } = await applyNoting([
+      attempt(done.deliveryId, 1, 1, { topic, at: new Date().toISOString() }),
+      attempt(cancelled.deliveryId, 1, 1, { topic }),
+    ]);
+    expect(new Set(reads).size).toBe(1);
+    expect(await catalog.deliveries.get(done.deliveryId)).toEqual(before);
+    expect(await catalog.deliveries.get(cancelled.deliveryId)).toMatchObject({
+      status: 'cancelled',
+      lastError: 'subscription deleted',
+      attemptCount: 1,
+    });
+  });
+
+  it('creates the row of a first attempt that arrives before its delivery was recorded', async () => {
+    const subscriptionId = newId('sub');
+    const messageId = newId('msg');
+    const deliveryId = deliveryIdFor(messageId, subscriptionId);
+    await applyNoting([attempt(deliveryId, 1, 1, { messageId, subscriptionId, topic })]);
+    expect(await catalog.deliveries.get(deliveryId)).toMatchObject({
+      messageId,
+      subscriptionId,
+      status: 'retrying',
+      attemptCount: 1,
     });
   });
 

@@ -108,7 +108,11 @@ async function apply(tx: SqlClient, events: readonly CatalogEvent[]): Promise<vo
 
   // Deliveries this batch created are almost always new: insert them without reading first, and fold
   // their events into the existing row only for those another batch recorded already (a replay).
-  const unsure = [...touched].filter(([, t]) => !t.createdHere).map(([id]) => id);
+  // First attempts of deliveries an earlier batch recorded as pending (a backlog's common case) are
+  // written without reading first too: compare-and-set on the pending row (see firstAttempts).
+  const settled = await applyFirstAttempts(tx, touched);
+  const unsure = [...touched].filter(([id, t]) => !t.createdHere && !settled.has(id)).map(([id]) => id);
+  for (const id of settled) touched.delete(id);
   const existing = await readDeliveries(tx, unsure);
   const folded = foldAll(touched, existing);
   const fresh = folded.states.filter((s) => !existing.has(s.id));
@@ -126,6 +130,39 @@ async function apply(tx: SqlClient, events: readonly CatalogEvent[]): Promise<vo
   if (deadLetters.length > 0) await fileDeadLetters(tx, deadLetters);
   // Rare (one per SMS at most), so one statement each; after the attempts that set provider ids.
   for (const e of providerStatus) await applyProviderStatus(tx, e.providerMessageId, e.update);
+}
+
+/**
+ * The deliveries of this batch whose events are only attempts, starting at the first attempt of the
+ * first run: each folded from the pending row a fan-out records (newDelivery of its identity).
+ */
+function firstAttempts(touched: ReadonlyMap<string, Touched>): DeliveryState[] {
+  const states: DeliveryState[] = [];
+  for (const [, t] of touched) {
+    if (t.createdHere || !t.identity || t.events.length === 0) continue;
+    const first = t.events[0];
+    if (first.type !== 'attempt' || first.run !== 1 || first.attempt !== 1) continue;
+    if (!t.events.every((e) => e.type === 'attempt')) continue;
+    let state = newDelivery(t.identity);
+    for (const e of t.events) state = applyAttempt(state, e);
+    states.push(state);
+  }
+  return states;
+}
+
+/**
+ * Writes the first attempts (see firstAttempts) onto their rows where those are still exactly as a
+ * fan-out recorded them (pending, run 1, no attempt), without reading them first; returns the ids
+ * written. The others (no row yet, or a row that moved on: a replay, a cancellation, another
+ * recorder's batch) go the way of any delivery: read, fold, write.
+ */
+async function applyFirstAttempts(
+  tx: SqlClient,
+  touched: ReadonlyMap<string, Touched>,
+): Promise<Set<string>> {
+  const states = firstAttempts(touched);
+  if (states.length === 0) return new Set();
+  return updateDeliveries(tx, states, { onlyPending: true });
 }
 
 function identity(
@@ -294,6 +331,10 @@ const DELIVERY_ROW_UPDATE = `UPDATE deliveries
   SET (${DELIVERY_UPDATE_COLUMNS.map(([name]) => name).join(', ')}, updated_at) =
     (${placeholders(DELIVERY_UPDATE_COLUMNS.length, 2)}, now())
   WHERE id = $1`;
+/** A row as a fan-out records it: what a first attempt may be written onto without reading it. */
+const STILL_PENDING = (alias: string) =>
+  `${alias}status = 'pending' AND ${alias}run = 1 AND ${alias}attempt_count = 0`;
+const DELIVERY_ROW_UPDATE_PENDING = `${DELIVERY_ROW_UPDATE} AND ${STILL_PENDING('')} RETURNING id`;
 
 /** Inserts new deliveries; returns the ids inserted (the others exist already). */
 async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<Set<string>> {
@@ -313,25 +354,34 @@ async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promis
   return new Set(rows.map((r) => r.id));
 }
 
-async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
+/**
+ * Rewrites the rows of these deliveries; with `onlyPending`, only those still as a fan-out recorded
+ * them (STILL_PENDING), returning the ids rewritten.
+ */
+async function updateDeliveries(
+  sql: SqlClient,
+  states: DeliveryState[],
+  { onlyPending = false } = {},
+): Promise<Set<string>> {
   if (sql.dialect === 'sqlite') {
-    await sql.queryEach(
-      DELIVERY_ROW_UPDATE,
+    const { rows } = await sql.queryEach<{ id: string }>(
+      onlyPending ? DELIVERY_ROW_UPDATE_PENDING : DELIVERY_ROW_UPDATE,
       states.map((s) => [s.id, ...rowValues(deliveryRow(s), DELIVERY_UPDATE_COLUMNS)]),
     );
-    return;
+    return new Set(rows.map((r) => r.id));
   }
   // The batch's id range lets PostgreSQL plan the join over the partitions of those days only (one or
   // two: the ids carry their message's day) instead of every partition of the table.
   const ids = states.map((s) => s.id).sort();
-  await sql.query(
+  const { rows } = await sql.query<{ id: string }>(
     `UPDATE deliveries AS d SET status = x.status, attempt_count = x.attempt_count, run = x.run,
        last_attempt = x.last_attempt, last_error = x.last_error, last_status_code = x.last_status_code,
        provider_message_id = x.provider_message_id, attempts = x.attempts, updated_at = now()
      FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)}
-     WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3`,
+     WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3${onlyPending ? ` AND ${STILL_PENDING('d.')} RETURNING d.id` : ''}`,
     [jsonParam(states.map(deliveryRow)), ids[0], ids[ids.length - 1]],
   );
+  return new Set(rows.map((r) => r.id));
 }
 
 const DEAD_LETTER_COLUMNS: readonly RecordsetColumn[] = [

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { Catalog } from './catalog';
 import type { AttemptEvent } from './catalog-event';
 import type { CreateSubscriptionInput } from './catalog-types';
+import type { SqlClient } from './sql-client';
 
 /** Test helpers shared by the catalog's spec files (not exported from the library). */
 
@@ -132,4 +133,29 @@ export function attemptEvent(
     providerMessageId: null,
     ...over,
   };
+}
+
+/**
+ * `client` as is, noting each statement it runs (once per parameter list), inside transactions too:
+ * for tests that check which statements a repository or the writer runs against a real catalog.
+ */
+export function statementSpy(client: SqlClient): {
+  spy: SqlClient;
+  statements: Array<[text: string, params: readonly unknown[]]>;
+} {
+  const statements: Array<[string, readonly unknown[]]> = [];
+  const wrap = (inner: SqlClient): SqlClient => ({
+    dialect: inner.dialect,
+    query: (text, params = []) => {
+      statements.push([text, params]);
+      return inner.query(text, params);
+    },
+    queryEach: (text, paramLists) => {
+      for (const params of paramLists) statements.push([text, params]);
+      return inner.queryEach(text, paramLists);
+    },
+    exec: (text) => inner.exec(text),
+    transaction: (fn, options) => inner.transaction((tx) => fn(wrap(tx)), options),
+  });
+  return { spy: wrap(client), statements };
 }

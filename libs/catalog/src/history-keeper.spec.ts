@@ -11,6 +11,7 @@ import {
   catalogForSuite,
   createTestDatabase,
   messagePayload,
+  statementSpy,
   uniqueName,
   type TestDatabase,
 } from './catalog-test-support';
@@ -236,20 +237,7 @@ describe('Partitioned history on PostgreSQL', () => {
   it('reads one partition for every lookup by id, and the writer plans its update over one', async () => {
     const topic = uniqueName('prune');
     const dead = await record(catalog, topic, NOW, true);
-    const statements: Array<[string, readonly unknown[]]> = [];
-    const spy: SqlClient = {
-      dialect: 'postgres',
-      query: (text, params = []) => {
-        statements.push([text, params]);
-        return catalog.sql.query(text, params);
-      },
-      queryEach: (text, paramLists) => {
-        for (const params of paramLists) statements.push([text, params]);
-        return catalog.sql.queryEach(text, paramLists);
-      },
-      exec: (text) => catalog.sql.exec(text),
-      transaction: (fn) => fn(spy),
-    };
+    const { spy, statements } = statementSpy(catalog.sql);
     await new DeliveriesRepository(spy).get(dead.deliveryId);
     await new DeliveriesRepository(spy).listByMessage(dead.messageId);
     await new MessagesRepository(spy).get(dead.messageId);
@@ -259,7 +247,13 @@ describe('Partitioned history on PostgreSQL', () => {
     const retried = recordedAt(topic, NOW);
     await catalog.applyEvents(retried.events.slice(0, 1));
     await new CatalogEventWriter(spy).applyEvents([attemptEvent(retried.ids.deliveryId, 1, 2, { topic })]);
-    expect(statements.some(([text]) => text.startsWith('UPDATE deliveries'))).toBe(true);
+    // And on a first attempt written onto its pending row without reading it.
+    const first = recordedAt(topic, NOW);
+    await catalog.applyEvents(first.events.filter((e) => e.type !== 'attempt'));
+    await new CatalogEventWriter(spy).applyEvents([attemptEvent(first.ids.deliveryId, 1, 1, { topic })]);
+    const updates = statements.filter(([text]) => text.startsWith('UPDATE deliveries'));
+    expect(updates.some(([text]) => text.includes('RETURNING'))).toBe(true);
+    expect(updates.some(([text]) => !text.includes('RETURNING'))).toBe(true);
     for (const [text, params] of statements) {
       const { rows } = await catalog.sql.query<{ 'QUERY PLAN': unknown }>(
         `EXPLAIN (FORMAT JSON) ${text}`,
