@@ -66,3 +66,26 @@ describe.each(BACKENDS)('SqlClient.queryEach on %s', (backend) => {
     expect(rows).toEqual([]);
   });
 });
+
+describe.each(BACKENDS)('SqlClient rows on %s', (backend) => {
+  let t: TestCatalog;
+
+  beforeAll(async () => {
+    t = await openTestCatalog(backend);
+  });
+  afterAll(() => t.dispose());
+
+  it('reads the columns a statement has now, after the table changed since it last ran', async () => {
+    const table = uniqueName('rows').replace(/-/g, '_');
+    const sql = t.catalog.sql;
+    await sql.exec(`CREATE TABLE ${table} (id TEXT PRIMARY KEY, metadata jsonb)`);
+    await sql.query(`INSERT INTO ${table} (id, metadata) VALUES ($1, $2::text::jsonb)`, ['a', '{"k":1}']);
+    const select = `SELECT * FROM ${table} ORDER BY id`;
+    expect((await sql.query(select)).rows).toEqual([{ id: 'a', metadata: { k: 1 } }]);
+    await sql.query(`ALTER TABLE ${table} ADD COLUMN created_at timestamptz`);
+    await sql.query(`UPDATE ${table} SET created_at = $1`, ['2030-01-02T03:04:05.006Z']);
+    expect((await sql.query(select)).rows).toEqual([
+      { id: 'a', metadata: { k: 1 }, created_at: new Date(Date.UTC(2030, 0, 2, 3, 4, 5, 6)) },
+    ]);
+  });
+});

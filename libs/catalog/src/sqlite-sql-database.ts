@@ -1,9 +1,16 @@
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import type { SqlClient, SqlDatabase, SqlResult } from './sql-client';
-import { normalizeSqliteRow, toSqliteParam, toSqliteSql, toSqlError } from './sqlite-sql';
+import { sqliteRowReader, toSqliteParam, toSqliteSql, toSqlError, type SqliteRowReader } from './sqlite-sql';
 
-type Statement = Database.Statement<unknown[], Record<string, unknown>>;
+type Statement = Database.Statement<unknown[], unknown[]>;
+
+/** A prepared statement and, for one that returns rows (in raw mode), the reader of its rows. */
+interface Prepared {
+  stmt: Statement;
+  read: SqliteRowReader | null;
+  columns: number;
+}
 
 /** The embedded catalog's file inside its folder. */
 export const SQLITE_FILE = 'catalog.sqlite3';
@@ -15,7 +22,7 @@ export const SQLITE_FILE = 'catalog.sqlite3';
  */
 export class SqliteSqlDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
-  private readonly statements = new LRUCache<string, Statement>({ max: 500 });
+  private readonly statements = new LRUCache<string, Prepared>({ max: 500 });
   private locked = false;
   private readonly waiting: Array<() => void> = [];
 
@@ -86,18 +93,23 @@ export class SqliteSqlDatabase implements SqlDatabase {
   /** Runs one prepared statement once per parameter list (the caller holds the lock, or nothing does). */
   runEach<R extends object>(text: string, paramLists: readonly (readonly unknown[])[]): SqlResult<R> {
     try {
-      const stmt = this.prepare(text);
+      let prepared = this.prepare(text);
       const rows: R[] = [];
       let rowCount = 0;
       for (const params of paramLists) {
         const bound = params.length === 0 ? null : bindings(params);
-        if (stmt.reader) {
-          for (const row of bound ? stmt.all(bound) : stmt.all()) rows.push(normalizeSqliteRow(row) as R);
+        const { stmt, read } = prepared;
+        if (read) {
+          const values = bound ? stmt.all(bound) : stmt.all();
+          // A schema change since the statement was prepared (SQLite prepares it again) can change
+          // its columns: read them again.
+          if (values.length > 0 && values[0].length !== prepared.columns) prepared = this.prepare(text, true);
+          for (const row of values) rows.push(prepared.read!(row) as R);
         } else {
           rowCount += (bound ? stmt.run(bound) : stmt.run()).changes;
         }
       }
-      return { rows, rowCount: stmt.reader ? rows.length : rowCount };
+      return { rows, rowCount: prepared.read ? rows.length : rowCount };
     } catch (err) {
       throw toSqlError(err);
     }
@@ -108,13 +120,20 @@ export class SqliteSqlDatabase implements SqlDatabase {
     this.db.exec(text);
   }
 
-  private prepare(text: string): Statement {
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(toSqliteSql(text));
-      this.statements.set(text, stmt);
+  private prepare(text: string, again = false): Prepared {
+    let prepared = again ? undefined : this.statements.get(text);
+    if (!prepared) {
+      const stmt = this.db.prepare<unknown[], unknown[]>(toSqliteSql(text));
+      if (stmt.reader) {
+        stmt.raw(true);
+        const columns = stmt.columns().map((c) => c.name);
+        prepared = { stmt, read: sqliteRowReader(columns), columns: columns.length };
+      } else {
+        prepared = { stmt, read: null, columns: 0 };
+      }
+      this.statements.set(text, prepared);
     }
-    return stmt;
+    return prepared;
   }
 
   private async acquire(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeSqliteRow, toSqliteParam, toSqliteSql, toSqlError } from './sqlite-sql';
+import { sqliteRowReader, toSqliteParam, toSqliteSql, toSqlError } from './sqlite-sql';
 
 describe('toSqliteSql', () => {
   it.each([
@@ -37,16 +37,20 @@ describe('toSqliteParam', () => {
   });
 });
 
-describe('normalizeSqliteRow', () => {
+describe('sqliteRowReader', () => {
+  /** A row object read back from its column names and values, as the driver reads a raw row. */
+  const read = (row: Record<string, unknown>) => sqliteRowReader(Object.keys(row))(Object.values(row));
+
   it('parses JSON columns, makes booleans and times, leaves the rest', () => {
     expect(
-      normalizeSqliteRow({
+      read({
         metadata: '{"a":1}',
         scopes: '["admin"]',
         topics: null,
         body: '"plain"',
         raw_delivery: 1,
         created_at: '2030-01-02T03:04:05.006Z',
+        confirmed_at: null,
         attempts: 3,
         name: 'x',
       }),
@@ -57,9 +61,26 @@ describe('normalizeSqliteRow', () => {
       body: 'plain',
       raw_delivery: true,
       created_at: new Date(Date.UTC(2030, 0, 2, 3, 4, 5, 6)),
+      confirmed_at: null,
       attempts: 3,
       name: 'x',
     });
+    expect(read({ raw_delivery: 0 })).toEqual({ raw_delivery: false });
+    expect(read({ raw_delivery: null })).toEqual({ raw_delivery: null });
+  });
+
+  it('takes any column name as a plain property, and the last of a repeated name', () => {
+    const names = ['count(*)', 'QUERY PLAN', 'a"b', 'back\\slash', '__proto__', 'id', 'id'];
+    const row = sqliteRowReader(names)([1, 'plan', 'q', 's', 'p', 'first', 'second']);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.entries(row)).toEqual([
+      ['count(*)', 1],
+      ['QUERY PLAN', 'plan'],
+      ['a"b', 'q'],
+      ['back\\slash', 's'],
+      ['__proto__', 'p'],
+      ['id', 'second'],
+    ]);
   });
 });
 
