@@ -55,6 +55,8 @@ export class QueueClient {
   constructor(
     private readonly redis: RedisClient,
     readonly prefix: string,
+    /** For what needs none of BullMQ's scripts: a pipeline on it is cheap to make (see REDIS_PLAIN). */
+    private readonly plain: RedisClient = redis,
   ) {}
 
   queue(name: QueueName): Queue {
@@ -154,6 +156,11 @@ export class QueueClient {
       }
     }
     if (events.length === 0 && jobs.length === 0) return;
+    // Outcomes alone (every attempt of a batch delivered) are one XADD: no MULTI needed.
+    if (jobs.length === 0) {
+      await this.plain.xadd(catalogEventStreamKey(this.prefix), '*', 'e', encodeEvents(events));
+      return;
+    }
     const tx = await this.transaction();
     if (events.length > 0) tx.xadd(catalogEventStreamKey(this.prefix), '*', 'e', encodeEvents(events));
     for (const job of jobs) job.addJob(tx).catch(() => undefined);

@@ -36,13 +36,14 @@ export class Shards {
   readonly all: readonly Shard[];
   private next = 0;
 
-  constructor(redis: RedisClient, basePrefix: string, count = 1) {
+  /** `plain`: a connection without BullMQ's scripts for records without jobs (see QueueClient.record). */
+  constructor(redis: RedisClient, basePrefix: string, count = 1, plain: RedisClient = redis) {
     this.all = Array.from({ length: count }, (_, index) => {
       const prefix = shardPrefix(basePrefix, index);
       return {
         index,
         prefix,
-        queues: new QueueClient(redis, prefix),
+        queues: new QueueClient(redis, prefix, plain),
         events: new CatalogEventStream(redis, prefix),
       };
     });

@@ -26,7 +26,21 @@ import { Readiness } from './readiness';
 import { openSecretBox } from './secret-key';
 import { warnAboutRedisDurability } from './redis-durability';
 import { CatalogHistory } from './catalog-history';
-import { HERALD_CONFIG, LOGGER, REDIS, WORKER_THREAD } from './tokens';
+import { HERALD_CONFIG, LOGGER, REDIS, REDIS_PLAIN, WORKER_THREAD } from './tokens';
+
+/** A shared connection that says when it loses Redis (once per distinct error) and carries on. */
+function sharedRedis(config: HeraldConfig, logger: Logger): RedisClient {
+  const redis = createRedisClient(config);
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    if (err.message !== lastError) {
+      lastError = err.message;
+      logger.error({ redis: describeRedis(config), err: err.message }, 'redis connection error');
+    }
+  });
+  redis.on('ready', () => (lastError = ''));
+  return redis;
+}
 
 /** Checks Redis at start; closes the shared connections last, after every worker and server has drained. */
 @Injectable()
@@ -34,6 +48,7 @@ export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(WORKER_THREAD) private readonly workerThread: boolean,
     @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(REDIS_PLAIN) private readonly plain: RedisClient,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: Catalog,
     private readonly shards: Shards,
@@ -50,6 +65,7 @@ export class InfraLifecycle implements OnApplicationBootstrap, OnApplicationShut
     await this.shards.close();
     await this.catalog.close();
     this.redis.disconnect();
+    this.plain.disconnect();
   }
 }
 
@@ -77,34 +93,22 @@ export class InfraModule {
         { provide: HERALD_CONFIG, useValue: config },
         { provide: WORKER_THREAD, useValue: thread },
         { provide: LOGGER, useValue: logger },
-        {
-          provide: REDIS,
-          useFactory: () => {
-            const redis = createRedisClient(config);
-            let lastError = '';
-            redis.on('error', (err: Error) => {
-              if (err.message !== lastError) {
-                lastError = err.message;
-                logger.error({ redis: describeRedis(config), err: err.message }, 'redis connection error');
-              }
-            });
-            redis.on('ready', () => (lastError = ''));
-            return redis;
-          },
-        },
+        { provide: REDIS, useFactory: () => sharedRedis(config, logger) },
+        { provide: REDIS_PLAIN, useFactory: () => sharedRedis(config, logger) },
         {
           provide: Catalog,
           useFactory: () => Catalog.open(config.databaseUrl, { lockHeldByProcess: thread }),
         },
         {
           provide: Shards,
-          useFactory: (redis: RedisClient) => new Shards(redis, config.queuePrefix, config.shards),
-          inject: [REDIS],
+          useFactory: (redis: RedisClient, plain: RedisClient) =>
+            new Shards(redis, config.queuePrefix, config.shards, plain),
+          inject: [REDIS, REDIS_PLAIN],
         },
         {
           provide: MessageStore,
-          useFactory: (redis: RedisClient, shards: Shards) => new MessageStore(redis, shards),
-          inject: [REDIS, Shards],
+          useFactory: (plain: RedisClient, shards: Shards) => new MessageStore(plain, shards),
+          inject: [REDIS_PLAIN, Shards],
         },
         {
           provide: ChangeNotifier,
@@ -141,6 +145,7 @@ export class InfraModule {
         HERALD_CONFIG,
         LOGGER,
         REDIS,
+        REDIS_PLAIN,
         Catalog,
         Shards,
         MessageStore,
