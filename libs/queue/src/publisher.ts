@@ -356,7 +356,9 @@ export class Publisher {
   }
 
   private async commitGroup(shard: Shard, group: Pending[]): Promise<'no-script' | void> {
-    if (this.redis.status !== 'ready') throw new PublishUnavailableError('Redis is unreachable');
+    const committer = shard.queues.transactionConnection;
+    if (this.redis.status !== 'ready' || committer.status !== 'ready')
+      throw new PublishUnavailableError('Redis is unreachable');
     const tx = (await shard.queues.transaction()) as CommitTransaction;
     await this.syncClock();
     const jobs = this.jobsFor(shard, group);
@@ -395,7 +397,7 @@ export class Publisher {
     if (err) throw err;
     if (committed !== 1) throw new PublishUnavailableError('Redis applied it too late');
     for (const [jobErr] of results!.slice(1)) if (jobErr) throw jobErr;
-    if (this.waitReplicas > 0) await this.replicated(keys[0], group);
+    if (this.waitReplicas > 0) await this.replicated(committer, keys[0], group);
     group.forEach((p, i) => {
       if (!p.settled && this.rememberPayloads) this.store.remember(p.payload, payloads[i].length);
       p.settle(null);
@@ -403,16 +405,16 @@ export class Publisher {
   }
 
   /**
-   * Waits until REDIS_WAIT_REPLICAS replicas have the commit (WAIT on the connection that made it:
-   * on a cluster, the master of the shard's slot). Applied but not replicated in time is a 503 that
+   * Waits until REDIS_WAIT_REPLICAS replicas have the commit (WAIT on the connection that made it,
+   * `committer`: WAIT counts that connection's writes; on a cluster, to the master of the slot). Applied but not replicated in time is a 503 that
    * says so (PublishNotReplicatedError).
    */
-  private async replicated(key: string, group: Pending[]): Promise<void> {
+  private async replicated(committer: RedisClient, key: string, group: Pending[]): Promise<void> {
     let acked: number;
-    if (this.redis instanceof Cluster) {
+    if (committer instanceof Cluster) {
       // A cluster pipeline goes to the node of its keys, and a keyless WAIT rides along on that
       // node's connection: the one that made the commit.
-      const results = await this.redis
+      const results = await committer
         .pipeline()
         .exists(key)
         .wait(this.waitReplicas, this.waitTimeoutMs)
@@ -421,7 +423,7 @@ export class Publisher {
       if (err) throw err;
       acked = Number(value);
     } else {
-      acked = Number(await this.redis.wait(this.waitReplicas, this.waitTimeoutMs));
+      acked = Number(await committer.wait(this.waitReplicas, this.waitTimeoutMs));
     }
     if (acked < this.waitReplicas) {
       throw new PublishNotReplicatedError(

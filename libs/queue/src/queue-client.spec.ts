@@ -28,7 +28,9 @@ describe('QueueClient transactions, when Redis forgets its scripts', () => {
     // On a Redis of its own: a flush on the shared one would refuse other tests' transactions.
     const server = await startRedis();
     const redis = createRedis(server.url);
-    const queues = new QueueClient(redis, `{q${randomBytes(4).toString('hex')}}`);
+    // As the processes run it: transactions on the plain connection.
+    const plain = createRedis(server.url);
+    const queues = new QueueClient(redis, `{q${randomBytes(4).toString('hex')}}`, plain);
     const retries = queues.queue(deliveryQueueFor('webhook'));
     try {
       const first = followUp();
@@ -48,6 +50,7 @@ describe('QueueClient transactions, when Redis forgets its scripts', () => {
     } finally {
       await queues.close();
       redis.disconnect();
+      plain.disconnect();
       await server.stop();
     }
   });
@@ -60,7 +63,7 @@ describe('QueueClient records', () => {
     return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
   }
 
-  it('writes outcomes without jobs in one XADD on the plain connection, and with jobs in one MULTI', async () => {
+  it('writes outcomes without jobs in one XADD, and with jobs in one MULTI, on the plain connection', async () => {
     // On a Redis of its own, so the command counts are this test's.
     const server = await startRedis();
     const redis = createRedis(server.url);
@@ -90,6 +93,12 @@ describe('QueueClient records', () => {
         new Map([['webhook', [retry]]]),
       );
       expect(await calls(redis, 'multi')).toBe(multi + 1);
+      // The MULTI ran on the plain connection, which was given BullMQ's job-adding scripts only.
+      expect(String(await redis.client('LIST'))).toMatch(/name=herald-plain .*cmd=exec/);
+      const given = Object.keys(plain.scriptsSet);
+      expect(given.length).toBeGreaterThan(0);
+      expect(given.length).toBeLessThanOrEqual(4);
+      expect(given.every((name) => /^add[A-Za-z]+Job:/.test(name))).toBe(true);
       expect(await redis.xlen(catalogEventStreamKey(prefix))).toBe(2);
       expect(await queues.queue(deliveryQueueFor('webhook')).getJob(retry.deliveryId)).toBeDefined();
     } finally {
