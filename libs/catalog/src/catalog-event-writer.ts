@@ -168,7 +168,8 @@ async function applyFirstAttempts(
   if (tx.dialect !== 'sqlite') return new Set();
   const states = firstAttempts(touched);
   if (states.length === 0) return new Set();
-  return updateDeliveries(tx, states, { onlyPending: true });
+  const { rows } = await tx.queryEach<{ id: string }>(DELIVERY_ROW_UPDATE_PENDING, states.map(updateParams));
+  return new Set(rows.map((r) => r.id));
 }
 
 function identity(
@@ -359,23 +360,16 @@ async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promis
   return new Set(rows.map((r) => r.id));
 }
 
-/**
- * Rewrites the rows of these deliveries; with `onlyPending` (SQLite only), only those still as a
- * fan-out recorded them (STILL_PENDING), returning the ids rewritten.
- */
-async function updateDeliveries(
-  sql: SqlClient,
-  states: DeliveryState[],
-  { onlyPending = false } = {},
-): Promise<Set<string>> {
+/** SQLite's parameters of DELIVERY_ROW_UPDATE (and DELIVERY_ROW_UPDATE_PENDING) for one delivery. */
+function updateParams(s: DeliveryState): unknown[] {
+  return [s.id, ...rowValues(deliveryRow(s), DELIVERY_UPDATE_COLUMNS)];
+}
+
+async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<void> {
   if (sql.dialect === 'sqlite') {
-    const { rows } = await sql.queryEach<{ id: string }>(
-      onlyPending ? DELIVERY_ROW_UPDATE_PENDING : DELIVERY_ROW_UPDATE,
-      states.map((s) => [s.id, ...rowValues(deliveryRow(s), DELIVERY_UPDATE_COLUMNS)]),
-    );
-    return new Set(rows.map((r) => r.id));
+    await sql.queryEach(DELIVERY_ROW_UPDATE, states.map(updateParams));
+    return;
   }
-  if (onlyPending) throw new Error('compare-and-set updates are for the embedded catalog only');
   // The batch's id range lets PostgreSQL plan the join over the partitions of those days only (one or
   // two: the ids carry their message's day) instead of every partition of the table.
   const ids = states.map((s) => s.id).sort();
@@ -387,7 +381,6 @@ async function updateDeliveries(
      WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3`,
     [jsonParam(states.map(deliveryRow)), ids[0], ids[ids.length - 1]],
   );
-  return new Set();
 }
 
 const DEAD_LETTER_COLUMNS: readonly RecordsetColumn[] = [

@@ -51,6 +51,8 @@ export class QueueClient {
   private readonly queues = new Map<QueueName, Queue>();
   private readying: Promise<void> | null = null;
   private readonly scripts = new Map<string, string>();
+  /** The plain connection once it holds BullMQ's job-adding scripts (see transactionClient). */
+  private plainWithJobScripts: Redis | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -125,11 +127,14 @@ export class QueueClient {
    * through another script, adding a job to a transaction fails at once, in every test that does.
    */
   private transactionClient(shared: Redis): Redis | Cluster {
+    if (this.plainWithJobScripts) return this.plainWithJobScripts;
     const plain = this.plain as Redis;
     if (plain === this.redis || plain === shared) return shared;
+    // Once: BullMQ defines its scripts when its queues are ready, which `transaction` waited for.
     for (const [name, script] of Object.entries(scriptsOf(shared)))
       if (JOB_SCRIPTS.test(name) && !(name in plain))
         plain.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys });
+    this.plainWithJobScripts = plain;
     return plain;
   }
 
