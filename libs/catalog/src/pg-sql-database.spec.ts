@@ -43,4 +43,49 @@ describe('PgSqlDatabase', () => {
       await other.close();
     }
   });
+
+  /** Statements of other connections still running on the server, with their text. */
+  async function running(marker: string): Promise<string[]> {
+    const { rows } = await sql.query<{ query: string }>(
+      `SELECT query FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1`,
+      [`%${marker}%`],
+    );
+    return rows.map((r) => r.query);
+  }
+
+  it('has the server cancel a statement that runs past its transaction timeout, freeing its locks', async () => {
+    await sql.exec(
+      'CREATE TABLE IF NOT EXISTS timeout_probe (id int PRIMARY KEY); INSERT INTO timeout_probe VALUES (1) ON CONFLICT DO NOTHING',
+    );
+    const slow = sql.transaction(
+      async (tx) => {
+        await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE');
+        return tx.query(`SELECT pg_sleep(30) /* timeout-probe */`);
+      },
+      { statementTimeoutMs: 800 },
+    );
+    // PostgreSQL's own cancellation (57014), not the client giving up on a statement left running.
+    await expect(slow).rejects.toMatchObject({ code: '57014' });
+    expect(await running('timeout-probe')).toEqual([]);
+    // The row lock went with the transaction: another writer takes it at once.
+    const locked = await sql.transaction(
+      async (tx) => (await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE NOWAIT')).rows,
+    );
+    expect(locked).toEqual([{ id: 1 }]);
+  });
+
+  it('sets the server timeout of each statement: the pool default, a transaction own, none for exec', async () => {
+    const shown = async (client: Pick<PgSqlDatabase, 'query'>) =>
+      (await client.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0].statement_timeout;
+    // A little under the client's own bound (5 s, or the transaction's), so the server cancels first.
+    expect(await shown(sql)).toBe('4500ms');
+    expect(await sql.transaction((tx) => shown(tx), { statementTimeoutMs: 60_000 })).toBe('59500ms');
+    expect(await sql.transaction((tx) => shown(tx))).toBe('4500ms');
+    // exec (migrations) runs untimed, and leaves its connection as it found it: the pool has 3.
+    await sql.exec(
+      `DO $$ BEGIN IF current_setting('statement_timeout') <> '0' THEN RAISE 'timed'; END IF; END $$`,
+    );
+    const after = await Promise.all([1, 2, 3].map(() => sql.transaction((tx) => shown(tx))));
+    expect(after).toEqual(['4500ms', '4500ms', '4500ms']);
+  });
 });

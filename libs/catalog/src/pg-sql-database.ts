@@ -15,6 +15,20 @@ type Queryable = Pick<PoolClient, 'query'>;
  */
 const EXEC_TIMEOUT_MS = 2 ** 31 - 1;
 
+/**
+ * How much earlier than node-postgres's timeout the server cancels a statement (statement_timeout):
+ * a statement that runs too long is cancelled by the server, which frees its row locks, and fails
+ * with PostgreSQL's 57014; the client's own timeout, at the full bound, is for a server that cannot
+ * answer at all (hung, unreachable). A client-side timeout alone leaves the statement running on the
+ * server, holding its locks against every retry of the same batch.
+ */
+const SERVER_EARLIER_MS = 500;
+
+/** The server's statement_timeout for a client-side bound of `ms`. */
+function serverTimeout(ms: number): number {
+  return Math.max(1, ms - SERVER_EARLIER_MS);
+}
+
 /** A statement without the pool's timeout (node-postgres reads `query_timeout`; its types omit it). */
 function untimed(text: string): QueryConfig {
   return { text, query_timeout: EXEC_TIMEOUT_MS } as QueryConfig;
@@ -25,7 +39,8 @@ class PgTransaction implements SqlClient {
 
   constructor(
     private readonly client: PoolClient,
-    private readonly timeoutMs: number | undefined,
+    /** How long a statement may take (the server cancels it a little earlier). */
+    private readonly timeoutMs: number,
   ) {}
 
   async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {
@@ -39,13 +54,20 @@ class PgTransaction implements SqlClient {
     return runEach<R>((params) => this.query<R>(text, params), paramLists);
   }
 
+  /** Migrations, which may copy whole tables: no timeout on either side. */
   async exec(text: string): Promise<void> {
+    await this.client.query(untimed('SET LOCAL statement_timeout = 0'));
     await this.client.query(untimed(text));
+    await this.client.query(untimed(setLocalTimeout(this.timeoutMs)));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
+}
+
+function setLocalTimeout(ms: number): string {
+  return `SET LOCAL statement_timeout = ${Math.round(serverTimeout(ms))}`;
 }
 
 /** One statement per parameter list, one after the other (each a round trip). */
@@ -66,6 +88,7 @@ async function run<R extends object>(
   db: Queryable,
   text: string,
   params: readonly unknown[],
+  /** The client's timeout; the pool's (STATEMENT_TIMEOUT_MS) when left out. */
   timeoutMs?: number,
 ): Promise<SqlResult<R>> {
   const result =
@@ -92,6 +115,8 @@ export class PgSqlDatabase implements SqlDatabase {
       connectionString,
       max: poolSize,
       connectionTimeoutMillis: 2_000,
+      // The server cancels a statement a little before the client would give up on it.
+      statement_timeout: serverTimeout(STATEMENT_TIMEOUT_MS),
       query_timeout: STATEMENT_TIMEOUT_MS,
       // A server that vanished without closing the connection (a partition) is noticed by the kernel.
       keepAlive: true,
@@ -121,8 +146,21 @@ export class PgSqlDatabase implements SqlDatabase {
     return runEach<R>((params) => this.query<R>(text, params), paramLists);
   }
 
+  /** Statements without parameters and without a timeout on either side (migrations, set-up). */
   async exec(text: string): Promise<void> {
-    await this.pool.query(untimed(text));
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(untimed('SET statement_timeout = 0'));
+      await client.query(untimed(text));
+    } finally {
+      try {
+        await client.query('RESET statement_timeout');
+      } catch (err) {
+        broken = err instanceof Error ? err : new Error(String(err));
+      }
+      client.release(broken);
+    }
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -138,8 +176,12 @@ export class PgSqlDatabase implements SqlDatabase {
       client.release(err);
     };
     try {
-      await client.query('BEGIN');
-      const result = await fn(new PgTransaction(client, options.statementTimeoutMs));
+      const timeoutMs = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
+      // One round trip: the simple protocol runs both.
+      await client.query(
+        timeoutMs === STATEMENT_TIMEOUT_MS ? 'BEGIN' : `BEGIN; ${setLocalTimeout(timeoutMs)}`,
+      );
+      const result = await fn(new PgTransaction(client, timeoutMs));
       await client.query('COMMIT');
       release(lost ?? undefined);
       return result;

@@ -16,6 +16,10 @@ describe('isUnavailable', () => {
       withCode('terminating connection due to administrator command', '57P01'),
     ],
     ['a server starting up', withCode('the database system is starting up', '57P03')],
+    [
+      'a statement the server cancelled at its statement_timeout',
+      withCode('canceling statement due to statement timeout', '57014'),
+    ],
     ['a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
     ['a Redis command that timed out', new Error('Command timed out')],
     [

@@ -47,18 +47,20 @@ export const RETRY_AFTER_SECONDS = 2;
 /**
  * An error that means a dependency (Redis, the catalog) cannot be reached or answered too late: a 503
  * the client may retry, never a 500. Connection errors of node-postgres and ioredis, timeouts (a
- * statement PostgreSQL leaves unanswered for STATEMENT_TIMEOUT_MS fails as node-postgres's "Query
- * read timeout"), and Herald's own refusals.
+ * statement PostgreSQL cancels at its statement_timeout, just under STATEMENT_TIMEOUT_MS, or one a
+ * server that cannot answer leaves unanswered: node-postgres's "Query read timeout"), and Herald's
+ * own refusals.
  */
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (isPublishRefusal(err) || err.name === 'MaxRetriesPerRequestError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    // Socket errors, and PostgreSQL's connection-exception and operator-intervention classes.
+    // Socket errors, PostgreSQL's connection-exception and operator-intervention classes, and its
+    // cancellation of a statement that ran past statement_timeout (57014).
     if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code))
       return true;
-    if (/^(08|57P)/.test(code)) return true;
+    if (/^(08|57P|57014$)/.test(code)) return true;
   }
   return /Connection (is closed|terminated)|connection timeout|timeout exceeded when trying to connect|Query read timeout|Command timed out|Stream isn't writeable|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
     err.message,
