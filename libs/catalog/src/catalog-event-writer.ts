@@ -20,7 +20,15 @@ import {
 } from './delivery-state';
 import { DELIVERY_STATE_COLUMNS, toDeliveryState, type DeliveryStateRow } from './row-mappers';
 import { BACKGROUND_STATEMENT_TIMEOUT_MS, type SqlClient } from './sql-client';
-import { jsonParam, recordset, rowValues, sqlState, type RecordsetColumn } from './sql-values';
+import {
+  columnArrays,
+  jsonParam,
+  recordset,
+  rowValues,
+  sqlState,
+  unnestColumns,
+  type RecordsetColumn,
+} from './sql-values';
 
 /** Deadlock or serialization failure: batches from several writers touched the same rows. */
 const RETRYABLE_STATES = new Set(['40P01', '40001']);
@@ -109,7 +117,7 @@ async function apply(tx: SqlClient, events: readonly CatalogEvent[]): Promise<vo
   // Deliveries this batch created are almost always new: insert them without reading first, and fold
   // their events into the existing row only for those another batch recorded already (a replay).
   // First attempts of deliveries an earlier batch recorded as pending (a backlog's common case) are
-  // written without reading first too, on the embedded catalog: compare-and-set on the pending row.
+  // written without reading first too: compare-and-set on the pending row.
   const settled = await applyFirstAttempts(tx, touched);
   const unsure = [...touched].filter(([id, t]) => !t.createdHere && !settled.has(id)).map(([id]) => id);
   for (const id of settled) touched.delete(id);
@@ -155,20 +163,17 @@ function firstAttempts(touched: ReadonlyMap<string, Touched>): DeliveryState[] {
  * fan-out recorded them (pending, run 1, no attempt), without reading them first; returns the ids
  * written. The others (no row yet, or a row that moved on: a replay, a cancellation, another
  * recorder's batch) go the way of any delivery: read, fold, write.
- *
- * The embedded catalog only. On PostgreSQL the same compare-and-set, one recordset statement for a
- * batch, ran past the 60 s statement timeout in a 100,000-subscription fan-out (a batch of up to
- * 50,000 first attempts) and did so again on every retry, while the read-then-update it replaces
- * never has; 50,000 rows on their own took 2.3 s. Until that is understood PostgreSQL reads first.
  */
 async function applyFirstAttempts(
   tx: SqlClient,
   touched: ReadonlyMap<string, Touched>,
 ): Promise<Set<string>> {
-  if (tx.dialect !== 'sqlite') return new Set();
   const states = firstAttempts(touched);
   if (states.length === 0) return new Set();
-  const { rows } = await tx.queryEach<{ id: string }>(DELIVERY_ROW_UPDATE_PENDING, states.map(updateParams));
+  const { rows } =
+    tx.dialect === 'sqlite'
+      ? await tx.queryEach<{ id: string }>(DELIVERY_ROW_UPDATE_PENDING, states.map(updateParams))
+      : await tx.query<{ id: string }>(PG_UPDATE_PENDING, pgUpdatePendingParams(states));
   return new Set(rows.map((r) => r.id));
 }
 
@@ -339,8 +344,45 @@ const DELIVERY_ROW_UPDATE = `UPDATE deliveries
     (${placeholders(DELIVERY_UPDATE_COLUMNS.length, 2)}, now())
   WHERE id = $1`;
 /** A row as a fan-out records it: what a first attempt may be written onto without reading it. */
-const STILL_PENDING = `status = 'pending' AND run = 1 AND attempt_count = 0`;
+const AS_FANNED_OUT = { status: 'pending', run: 1, attempt_count: 0 } as const;
+const STILL_PENDING = `status = '${AS_FANNED_OUT.status}' AND run = ${AS_FANNED_OUT.run} AND attempt_count = ${AS_FANNED_OUT.attempt_count}`;
 const DELIVERY_ROW_UPDATE_PENDING = `${DELIVERY_ROW_UPDATE} AND ${STILL_PENDING} RETURNING id`;
+
+/**
+ * PostgreSQL's compare-and-set, one statement for the batch. The expected row (`was_*`) comes in
+ * with each update, so the test is a join condition, and the batch is unnested from arrays, so the
+ * planner knows its size. Both matter: written as constants, `status = 'pending' AND …` on a
+ * partition without statistics yet (a fresh day, a fresh install) was estimated at one row through
+ * the partial index on unfinished deliveries, and the planner joined that one row against the
+ * recordset it guessed at 100 rows by rescanning the recordset for each pending row it found: one
+ * batch of a 100,000-subscription fan-out ran past the statement timeout, on every retry.
+ */
+const PENDING_UPDATE_COLUMNS: readonly RecordsetColumn[] = [
+  ['id', 'text'],
+  ...DELIVERY_UPDATE_COLUMNS,
+  ['was_status', 'text'],
+  ['was_run', 'int'],
+  ['was_attempt_count', 'int'],
+];
+const PG_UPDATE_PENDING = `UPDATE deliveries AS d
+  SET (${DELIVERY_UPDATE_COLUMNS.map(([name]) => name).join(', ')}, updated_at) =
+    (${DELIVERY_UPDATE_COLUMNS.map(([name]) => `x.${name}`).join(', ')}, now())
+  FROM ${unnestColumns(PENDING_UPDATE_COLUMNS, 3)}
+  WHERE d.id = x.id AND d.id >= $1 AND d.id <= $2
+    AND d.status = x.was_status AND d.run = x.was_run AND d.attempt_count = x.was_attempt_count
+  RETURNING d.id`;
+
+function pgUpdatePendingParams(states: DeliveryState[]): unknown[] {
+  const was = {
+    was_status: AS_FANNED_OUT.status,
+    was_run: AS_FANNED_OUT.run,
+    was_attempt_count: AS_FANNED_OUT.attempt_count,
+  };
+  const rows = states.map((s) => ({ ...deliveryRow(s), ...was }));
+  // The batch's id range: the partitions of those days only (see updateDeliveries).
+  const ids = states.map((s) => s.id).sort();
+  return [ids[0], ids[ids.length - 1], ...columnArrays(rows, PENDING_UPDATE_COLUMNS)];
+}
 
 /** Inserts new deliveries; returns the ids inserted (the others exist already). */
 async function insertDeliveries(sql: SqlClient, states: DeliveryState[]): Promise<Set<string>> {

@@ -139,15 +139,20 @@ export function attemptEvent(
  * `client` as is, noting each statement it runs (once per parameter list), inside transactions too:
  * for tests that check which statements a repository or the writer runs against a real catalog.
  */
-export function statementSpy(client: SqlClient): {
+export function statementSpy(
+  client: SqlClient,
+  /** Runs on the same connection before each statement (for instance to EXPLAIN it). */
+  before?: (inner: SqlClient, text: string, params: readonly unknown[]) => Promise<void>,
+): {
   spy: SqlClient;
   statements: Array<[text: string, params: readonly unknown[]]>;
 } {
   const statements: Array<[string, readonly unknown[]]> = [];
   const wrap = (inner: SqlClient): SqlClient => ({
     dialect: inner.dialect,
-    query: (text, params = []) => {
+    query: async (text, params = []) => {
       statements.push([text, params]);
+      await before?.(inner, text, params);
       return inner.query(text, params);
     },
     queryEach: (text, paramLists) => {

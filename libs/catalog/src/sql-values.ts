@@ -54,6 +54,27 @@ export function recordset(dialect: SqlDialect, param: string, columns: readonly 
 }
 
 /**
+ * A FROM item `x` over parallel array parameters, one per column, from `$from` on: PostgreSQL's
+ * `unnest`, whose row count the planner reads off the arrays (jsonb_to_recordset is always guessed
+ * at 100 rows, which can make it rescan the recordset once per table row). `columnArrays` makes the
+ * parameters.
+ */
+export function unnestColumns(columns: readonly RecordsetColumn[], from: number): string {
+  const arrays = columns.map(([, type], i) => `$${from + i}::${type}[]`).join(', ');
+  return `unnest(${arrays}) AS x(${columns.map(([name]) => name).join(', ')})`;
+}
+
+/** The parameters of `unnestColumns`: one array per column of the `rowValues` of each row. */
+export function columnArrays(
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+  columns: readonly RecordsetColumn[],
+): unknown[][] {
+  const arrays: unknown[][] = columns.map(() => new Array<unknown>(rows.length));
+  rows.forEach((row, r) => rowValues(row, columns).forEach((value, c) => (arrays[c][r] = value)));
+  return arrays;
+}
+
+/**
  * The values of `row` in `columns` order, as positional parameters of one statement per row (what
  * SQLite writes in place of a recordset): the same text the recordset would carry, so both engines
  * store the same thing: JSON columns as JSON text (`null` for null), NUL-free text.
