@@ -173,7 +173,10 @@ async function applyFirstAttempts(
   const { rows } =
     tx.dialect === 'sqlite'
       ? await tx.queryEach<{ id: string }>(DELIVERY_ROW_UPDATE_PENDING, states.map(updateParams))
-      : await tx.query<{ id: string }>(PG_UPDATE_PENDING, pgUpdatePendingParams(states));
+      : await tx.query<{ id: string }>(
+          PG_UPDATE_PENDING,
+          pgUpdateParams(states, PENDING_UPDATE_COLUMNS, WAS_FANNED_OUT),
+        );
   return new Set(rows.map((r) => r.id));
 }
 
@@ -349,39 +352,51 @@ const STILL_PENDING = `status = '${AS_FANNED_OUT.status}' AND run = ${AS_FANNED_
 const DELIVERY_ROW_UPDATE_PENDING = `${DELIVERY_ROW_UPDATE} AND ${STILL_PENDING} RETURNING id`;
 
 /**
- * PostgreSQL's compare-and-set, one statement for the batch. The expected row (`was_*`) comes in
- * with each update, so the test is a join condition, and the batch is unnested from arrays, so the
- * planner knows its size. Both matter: written as constants, `status = 'pending' AND …` on a
- * partition without statistics yet (a fresh day, a fresh install) was estimated at one row through
- * the partial index on unfinished deliveries, and the planner joined that one row against the
- * recordset it guessed at 100 rows by rescanning the recordset for each pending row it found: one
- * batch of a 100,000-subscription fan-out ran past the statement timeout, on every retry.
+ * PostgreSQL's update of a batch of deliveries: one statement, the batch unnested from arrays (so the
+ * planner knows its size; a JSON recordset is always guessed at 100 rows) and limited to the batch's
+ * id range (the partitions of those days only: the ids carry their message's day).
+ */
+const PG_UPDATE_COLUMNS: readonly RecordsetColumn[] = [['id', 'text'], ...DELIVERY_UPDATE_COLUMNS];
+const pgUpdate = (columns: readonly RecordsetColumn[]) => `UPDATE deliveries AS d
+  SET (${DELIVERY_UPDATE_COLUMNS.map(([name]) => name).join(', ')}, updated_at) =
+    (${DELIVERY_UPDATE_COLUMNS.map(([name]) => `x.${name}`).join(', ')}, now())
+  FROM ${unnestColumns(columns, 3)}
+  WHERE d.id = x.id AND d.id >= $1 AND d.id <= $2`;
+const PG_UPDATE = pgUpdate(PG_UPDATE_COLUMNS);
+
+/**
+ * The compare-and-set: the same update, where each row is still as the fan-out recorded it. The
+ * expected row (`was_*`) comes in with each update, so the test is a join condition. Written as
+ * constants, `status = 'pending' AND …` on a partition without statistics yet (a fresh day, a fresh
+ * install) was estimated at one row through the partial index on unfinished deliveries, and the
+ * planner joined that one row against a recordset guessed at 100 rows by rescanning the recordset for
+ * each pending row it found: one batch of a 100,000-subscription fan-out ran past the statement
+ * timeout, on every retry.
  */
 const PENDING_UPDATE_COLUMNS: readonly RecordsetColumn[] = [
-  ['id', 'text'],
-  ...DELIVERY_UPDATE_COLUMNS,
+  ...PG_UPDATE_COLUMNS,
   ['was_status', 'text'],
   ['was_run', 'int'],
   ['was_attempt_count', 'int'],
 ];
-const PG_UPDATE_PENDING = `UPDATE deliveries AS d
-  SET (${DELIVERY_UPDATE_COLUMNS.map(([name]) => name).join(', ')}, updated_at) =
-    (${DELIVERY_UPDATE_COLUMNS.map(([name]) => `x.${name}`).join(', ')}, now())
-  FROM ${unnestColumns(PENDING_UPDATE_COLUMNS, 3)}
-  WHERE d.id = x.id AND d.id >= $1 AND d.id <= $2
+const PG_UPDATE_PENDING = `${pgUpdate(PENDING_UPDATE_COLUMNS)}
     AND d.status = x.was_status AND d.run = x.was_run AND d.attempt_count = x.was_attempt_count
   RETURNING d.id`;
+const WAS_FANNED_OUT = {
+  was_status: AS_FANNED_OUT.status,
+  was_run: AS_FANNED_OUT.run,
+  was_attempt_count: AS_FANNED_OUT.attempt_count,
+};
 
-function pgUpdatePendingParams(states: DeliveryState[]): unknown[] {
-  const was = {
-    was_status: AS_FANNED_OUT.status,
-    was_run: AS_FANNED_OUT.run,
-    was_attempt_count: AS_FANNED_OUT.attempt_count,
-  };
-  const rows = states.map((s) => ({ ...deliveryRow(s), ...was }));
-  // The batch's id range: the partitions of those days only (see updateDeliveries).
+/** The parameters of PG_UPDATE (or PG_UPDATE_PENDING, with `extra` its expected row) for a batch. */
+function pgUpdateParams(
+  states: DeliveryState[],
+  columns: readonly RecordsetColumn[],
+  extra: Readonly<Record<string, unknown>> = {},
+): unknown[] {
   const ids = states.map((s) => s.id).sort();
-  return [ids[0], ids[ids.length - 1], ...columnArrays(rows, PENDING_UPDATE_COLUMNS)];
+  const rows = states.map((s) => ({ ...deliveryRow(s), ...extra }));
+  return [ids[0], ids[ids.length - 1], ...columnArrays(rows, columns)];
 }
 
 /** Inserts new deliveries; returns the ids inserted (the others exist already). */
@@ -412,17 +427,7 @@ async function updateDeliveries(sql: SqlClient, states: DeliveryState[]): Promis
     await sql.queryEach(DELIVERY_ROW_UPDATE, states.map(updateParams));
     return;
   }
-  // The batch's id range lets PostgreSQL plan the join over the partitions of those days only (one or
-  // two: the ids carry their message's day) instead of every partition of the table.
-  const ids = states.map((s) => s.id).sort();
-  await sql.query(
-    `UPDATE deliveries AS d SET status = x.status, attempt_count = x.attempt_count, run = x.run,
-       last_attempt = x.last_attempt, last_error = x.last_error, last_status_code = x.last_status_code,
-       provider_message_id = x.provider_message_id, attempts = x.attempts, updated_at = now()
-     FROM ${recordset(sql.dialect, '$1', DELIVERY_COLUMNS)}
-     WHERE d.id = x.id AND d.id >= $2 AND d.id <= $3`,
-    [jsonParam(states.map(deliveryRow)), ids[0], ids[ids.length - 1]],
-  );
+  await sql.query(PG_UPDATE, pgUpdateParams(states, PG_UPDATE_COLUMNS));
 }
 
 const DEAD_LETTER_COLUMNS: readonly RecordsetColumn[] = [

@@ -55,23 +55,41 @@ describe('PgSqlDatabase', () => {
 
   it('has the server cancel a statement that runs past its transaction timeout, freeing its locks', async () => {
     await sql.exec(
-      'CREATE TABLE IF NOT EXISTS timeout_probe (id int PRIMARY KEY); INSERT INTO timeout_probe VALUES (1) ON CONFLICT DO NOTHING',
+      'CREATE TABLE IF NOT EXISTS timeout_probe (id int PRIMARY KEY); INSERT INTO timeout_probe VALUES (1), (2) ON CONFLICT DO NOTHING',
     );
-    const slow = sql.transaction(
-      async (tx) => {
-        await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE');
-        return tx.query(`SELECT pg_sleep(30) /* timeout-probe */`);
-      },
-      { statementTimeoutMs: 800 },
-    );
-    // PostgreSQL's own cancellation (57014), not the client giving up on a statement left running.
-    await expect(slow).rejects.toMatchObject({ code: '57014' });
-    expect(await running('timeout-probe')).toEqual([]);
-    // The row lock went with the transaction: another writer takes it at once.
-    const locked = await sql.transaction(
-      async (tx) => (await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE NOWAIT')).rows,
-    );
-    expect(locked).toEqual([{ id: 1 }]);
+    // Another writer holds row 2 until told to let go, so a statement waiting for it never ends by
+    // itself: only a timeout ends it.
+    const holder = await PgSqlDatabase.connect(db.url, 1);
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => {
+      const holding = holder.transaction(async (tx) => {
+        await tx.query('SELECT id FROM timeout_probe WHERE id = 2 FOR UPDATE');
+        resolve();
+        await new Promise<void>((release) => (letGo = release));
+      });
+      holding.catch(() => undefined);
+    });
+    try {
+      await held;
+      const slow = sql.transaction(
+        async (tx) => {
+          await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE');
+          return tx.query('SELECT id FROM timeout_probe WHERE id = 2 FOR UPDATE /* timeout-probe */');
+        },
+        { statementTimeoutMs: 800 },
+      );
+      // PostgreSQL's own cancellation (57014), not the client giving up on a statement left running.
+      await expect(slow).rejects.toMatchObject({ code: '57014' });
+      expect(await running('timeout-probe')).toEqual([]);
+      // The row lock went with the transaction: another writer takes it at once.
+      const locked = await sql.transaction(
+        async (tx) => (await tx.query('SELECT id FROM timeout_probe WHERE id = 1 FOR UPDATE NOWAIT')).rows,
+      );
+      expect(locked).toEqual([{ id: 1 }]);
+    } finally {
+      letGo?.();
+      await holder.close();
+    }
   });
 
   it('sets the server timeout of each statement: the pool default, a transaction own, none for exec', async () => {

@@ -56,14 +56,22 @@ class PgTransaction implements SqlClient {
 
   /** Migrations, which may copy whole tables: no timeout on either side. */
   async exec(text: string): Promise<void> {
-    await this.client.query(untimed('SET LOCAL statement_timeout = 0'));
-    await this.client.query(untimed(text));
-    await this.client.query(untimed(setLocalTimeout(this.timeoutMs)));
+    await this.client.query(untimed(withoutTimeout(text, setLocalTimeout(this.timeoutMs))));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
+}
+
+/**
+ * `text` with the server's statement_timeout off around it, as one simple-protocol string (one
+ * round trip): SET LOCAL lasts to the end of the transaction, the explicit one or the implicit one
+ * a multi-statement string runs in; `then` restores a bound. The text goes on its own lines, so a
+ * trailing comment in it cannot swallow what follows.
+ */
+function withoutTimeout(text: string, then = ''): string {
+  return `SET LOCAL statement_timeout = 0;\n${text}\n;${then}`;
 }
 
 function setLocalTimeout(ms: number): string {
@@ -146,21 +154,12 @@ export class PgSqlDatabase implements SqlDatabase {
     return runEach<R>((params) => this.query<R>(text, params), paramLists);
   }
 
-  /** Statements without parameters and without a timeout on either side (migrations, set-up). */
+  /**
+   * Statements without parameters and without a timeout on either side (migrations, set-up), in one
+   * implicit transaction, as any multi-statement string runs.
+   */
   async exec(text: string): Promise<void> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query(untimed('SET statement_timeout = 0'));
-      await client.query(untimed(text));
-    } finally {
-      try {
-        await client.query('RESET statement_timeout');
-      } catch (err) {
-        broken = err instanceof Error ? err : new Error(String(err));
-      }
-      client.release(broken);
-    }
+    await this.pool.query(untimed(withoutTimeout(text)));
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
