@@ -395,7 +395,7 @@ function pgUpdateParams(
   extra: Readonly<Record<string, unknown>> = {},
 ): unknown[] {
   const ids = states.map((s) => s.id).sort();
-  const rows = states.map((s) => ({ ...deliveryRow(s), ...extra }));
+  const rows = states.map((s) => Object.assign(deliveryRow(s), extra));
   return [ids[0], ids[ids.length - 1], ...columnArrays(rows, columns)];
 }
 

@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './catalog-test-support';
 import { PgSqlDatabase } from './pg-sql-database';
+import { columnArrays, jsonParam } from './sql-values';
 
 /** Against the test PostgreSQL server: what a server that ends connections does to a transaction. */
 describe('PgSqlDatabase', () => {
@@ -105,5 +106,46 @@ describe('PgSqlDatabase', () => {
     );
     const after = await Promise.all([1, 2, 3].map(() => sql.transaction((tx) => shown(tx))));
     expect(after).toEqual(['4500ms', '4500ms', '4500ms']);
+  });
+
+  it('reads back every value of the array literals columnArrays writes, as node-postgres would send them', async () => {
+    const texts = [
+      'plain',
+      '',
+      'NULL',
+      'a "quoted" word',
+      'back\\slash\\',
+      '\\"',
+      '{braces},commas',
+      ' spaced ',
+      'ünï 😀',
+      null,
+    ];
+    const jsons = [
+      { error: 'said "no"', path: 'C:\\temp' },
+      [1, '}{'],
+      'NULL',
+      null,
+      { nested: { a: [null] } },
+    ];
+    const rows = texts.map((text, i) => ({ text, count: i === 3 ? null : i, doc: jsons[i % jsons.length] }));
+    const [textArray, countArray, docArray] = columnArrays(rows, [
+      ['text', 'text'],
+      ['count', 'int'],
+      ['doc', 'jsonb'],
+    ]);
+    const { rows: back } = await sql.query<{ text: string | null; count: number | null; doc: string }>(
+      'SELECT x.text, x.count, x.doc::text AS doc FROM unnest($1::text[], $2::int[], $3::jsonb[]) AS x(text, count, doc)',
+      [textArray, countArray, docArray],
+    );
+    expect(back.map((r) => r.text)).toEqual(texts);
+    expect(back.map((r) => r.count)).toEqual(rows.map((r) => r.count));
+    // jsonb's own text form of each document, as the driver's arrays produce it.
+    const { rows: expected } = await sql.query<{ doc: string }>(
+      'SELECT x.doc::text AS doc FROM unnest($1::jsonb[]) AS x(doc)',
+      [rows.map((r) => jsonParam(r.doc) ?? 'null')],
+    );
+    expect(back.map((r) => r.doc)).toEqual(expected.map((r) => r.doc));
+    expect(back.map((r) => JSON.parse(r.doc))).toEqual(rows.map((r) => r.doc));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pageLimit, toPage } from './page';
-import { jsonParam, textParam, timeParam } from './sql-values';
+import { jsonParam, pgArrayLiteral, textParam, timeParam } from './sql-values';
 
 describe('jsonParam', () => {
   it.each([
@@ -15,6 +15,22 @@ describe('jsonParam', () => {
     ['escaped then nul \\\u0000', '"escaped then nul \\\\\\ufffd"'],
   ])('%j → %s', (value, expected) => {
     expect(jsonParam(value)).toBe(expected);
+  });
+});
+
+describe('pgArrayLiteral', () => {
+  it.each([
+    [[], '{}'],
+    [['a', 'b'], '{"a","b"}'],
+    [['say "hi"', 'back\\slash'], '{"say \\"hi\\"","back\\\\slash"}'],
+    [[null, undefined, 'NULL', ''], '{NULL,NULL,"NULL",""}'],
+    [[1, 0, -2], '{1,0,-2}'],
+  ])('%j → %s', (values, expected) => {
+    expect(pgArrayLiteral(values)).toBe(expected);
+  });
+
+  it('refuses a value it cannot write as an element', () => {
+    expect(() => pgArrayLiteral([{ a: 1 }])).toThrow(/not values of type object/);
   });
 });
 

@@ -64,14 +64,41 @@ export function unnestColumns(columns: readonly RecordsetColumn[], from: number)
   return `unnest(${arrays}) AS x(${columns.map(([name]) => name).join(', ')})`;
 }
 
-/** The parameters of `unnestColumns`: one array per column of the `rowValues` of each row. */
+/**
+ * The parameters of `unnestColumns`: one PostgreSQL array literal per column, of the `rowValues` of
+ * each row. Written here rather than left to node-postgres, which escapes every element with two regex
+ * replaces (a fifth of the recorder's allocations in a one-subscriber profile: JSON elements are full
+ * of quotes); this escapes only the elements that need it, in one pass.
+ */
 export function columnArrays(
   rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
   columns: readonly RecordsetColumn[],
-): unknown[][] {
-  const arrays: unknown[][] = columns.map(() => new Array<unknown>(rows.length));
-  rows.forEach((row, r) => rowValues(row, columns).forEach((value, c) => (arrays[c][r] = value)));
-  return arrays;
+): string[] {
+  return columns.map((column) => pgArrayLiteral(rows.map((row) => columnValue(row, column))));
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPED = /["\\]/g;
+
+/**
+ * A PostgreSQL array literal (`{"a","b\"c",NULL,3}`) of text, numbers or nulls: each text element
+ * quoted, its `"` and `\` escaped with a backslash, as PostgreSQL's array input reads them back.
+ */
+export function pgArrayLiteral(values: readonly unknown[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const value = values[i];
+    if (value === null || value === undefined) out += 'NULL';
+    else if (typeof value === 'number' || typeof value === 'boolean') out += String(value);
+    else if (typeof value === 'string')
+      out += NEEDS_ESCAPE.test(value) ? `"${value.replace(ESCAPED, '\\$&')}"` : `"${value}"`;
+    else
+      throw new TypeError(
+        `array parameters hold text, numbers and nulls, not values of type ${typeof value}`,
+      );
+  }
+  return out + '}';
 }
 
 /**
@@ -83,9 +110,11 @@ export function rowValues(
   row: Readonly<Record<string, unknown>>,
   columns: readonly RecordsetColumn[],
 ): unknown[] {
-  return columns.map(([name, type]) => {
-    const value = row[name];
-    if (type === 'jsonb') return jsonParam(value) ?? 'null';
-    return type === 'text' && typeof value === 'string' ? textParam(value) : value;
-  });
+  return columns.map((column) => columnValue(row, column));
+}
+
+function columnValue(row: Readonly<Record<string, unknown>>, [name, type]: RecordsetColumn): unknown {
+  const value = row[name];
+  if (type === 'jsonb') return jsonParam(value) ?? 'null';
+  return type === 'text' && typeof value === 'string' ? textParam(value) : value;
 }

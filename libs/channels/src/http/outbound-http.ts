@@ -96,29 +96,38 @@ export function deniedLiteral(guard: SsrfGuard, url: string): string | null {
 
 /**
  * Reads at most MAX_RESPONSE_BODY_BYTES (then drops the connection rather than read an unbounded
- * body), keeping the first RECEIVER_ANSWER_BODY_BYTES + 1 for the attempt record.
+ * body), keeping the first RECEIVER_ANSWER_BODY_BYTES + 1 for the attempt record. Read by listening,
+ * not with `for await`: a stream's async iterator costs a generator, a promise per chunk and an
+ * end-of-stream watcher, about a twentieth of the workers' allocations in a one-subscriber profile,
+ * for a body that is mostly empty.
  */
-async function readStart(body: Readable): Promise<{ start: Buffer; truncated: boolean }> {
+function readStart(body: Readable): Promise<{ start: Buffer; truncated: boolean }> {
   const keep = RECEIVER_ANSWER_BODY_BYTES + 1;
   const chunks: Buffer[] = [];
   let kept = 0;
   let read = 0;
-  let complete = false;
-  try {
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
+  return new Promise((resolve) => {
+    // `complete`: the whole body arrived within the limit. An error or a close before the end leaves
+    // the answer standing (the status line and headers already arrived) but the body truncated.
+    let done = false;
+    const finish = (complete: boolean) => {
+      if (done) return;
+      done = true;
+      // The error listener stays: destroying an unfinished body emits the abort as an error.
+      body.off('data', onData).off('end', onEnd).off('close', onStop);
+      if (!body.readableEnded) body.destroy();
+      resolve({ start: Buffer.concat(chunks), truncated: !complete || read > RECEIVER_ANSWER_BODY_BYTES });
+    };
+    const onData = (buf: Buffer) => {
       read += buf.length;
       if (kept < keep) {
         chunks.push(buf.subarray(0, keep - kept));
         kept += Math.min(buf.length, keep - kept);
       }
-      if (read > MAX_RESPONSE_BODY_BYTES) break;
-    }
-    complete = read <= MAX_RESPONSE_BODY_BYTES;
-  } catch {
-    // The status line and headers already arrived: the receiver's answer stands whatever the body does.
-  } finally {
-    if (!body.readableEnded) body.destroy();
-  }
-  return { start: Buffer.concat(chunks), truncated: !complete || read > RECEIVER_ANSWER_BODY_BYTES };
+      if (read > MAX_RESPONSE_BODY_BYTES) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onStop = () => finish(false);
+    body.on('data', onData).on('end', onEnd).on('error', onStop).on('close', onStop);
+  });
 }
