@@ -25,7 +25,8 @@ export interface OutboundResponse {
 export interface OutboundHttp {
   /**
    * POSTs and resolves with the status once the response body has been read (and discarded) up to
-   * 64 KiB. Rejects with DestinationDeniedError for a denied address, or the network error.
+   * 64 KiB. Rejects with DestinationDeniedError for a denied address, or the network error. Adds
+   * Herald's user-agent to `headers` (the caller's object, not a copy) unless they name their own.
    */
   post(url: string, headers: Record<string, string>, body: string): Promise<OutboundResponse>;
   /**
@@ -58,9 +59,10 @@ export function createOutboundHttp(
     async post(url, headers, body) {
       const started = performance.now();
       // undici's request never follows redirects; a 3xx comes back as the answer.
+      headers['user-agent'] ??= USER_AGENT;
       const response = await request(url, {
         method: 'POST',
-        headers: { 'user-agent': USER_AGENT, ...headers },
+        headers,
         body,
         dispatcher: agent,
       });

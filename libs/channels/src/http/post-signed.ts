@@ -21,14 +21,16 @@ export async function postSigned(
   url: string,
   request: DeliveryRequest,
   signable: SignableBody,
-  extraHeaders: Record<string, string> = {},
+  extraHeaders?: Record<string, string>,
 ): Promise<DeliveryOutcome> {
   const check = checkHttpEndpoint(url);
   if (!check.ok) return failed(`endpoint ${check.message}`);
   const headers = standardWebhookHeaders(request, signable);
   if (!headers) return failed('subscription has no signing secret');
   try {
-    const response = await http.post(check.endpoint, { ...headers, ...extraHeaders }, signable.body);
+    // The headers are this delivery's own object: added to, not copied.
+    if (extraHeaders) Object.assign(headers, extraHeaders);
+    const response = await http.post(check.endpoint, headers, signable.body);
     return {
       ...classifyHttpStatus(response.statusCode, response.headers['retry-after']),
       response: receiverAnswer(
